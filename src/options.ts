@@ -1,0 +1,84 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { InvalidArgumentError } from './errors.js';
+
+export const DEFAULT_PORT = 11300;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface ConnectOptions {
+  /** Default: from `$BEANSTALKD_URL`, else 127.0.0.1. */
+  host?: string;
+  /** Default: from `$BEANSTALKD_URL`, else 11300. */
+  port?: number;
+  /** `true` for TLS with the system's CAs (certificates are verified), or Node's TLS options. */
+  tls?: boolean | TlsOptions;
+  /** Give up opening the connection after this long. Default 10,000; 0 waits as long as the OS does. */
+  connectTimeoutMs?: number;
+  /**
+   * Fail a command whose reply has not started after this long, and close the connection (replies
+   * come in order, so a lost one makes every later one unusable). Never applied to `reserve`;
+   * `reserveWithTimeout` gets its own seconds on top. Default 0: no limit.
+   */
+  commandTimeoutMs?: number;
+  /**
+   * The server's max-job-size, if known. Otherwise it is read once from `stats` before the first
+   * `put`, so that an oversized body is refused before it is sent.
+   */
+  maxJobSize?: number;
+  /** Largest reply data block accepted (jobs, stats, tube lists). Default 64 MiB, or max-job-size if larger. */
+  maxReplyBytes?: number;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  tls: TlsOptions | null;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  maxJobSize: number | undefined;
+  maxReplyBytes: number | undefined;
+}
+
+/** Reads `beanstalk://host:port` (or `beanstalks://` for TLS) into options. */
+export function parseUrl(url: string): ConnectOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError('url', `${JSON.stringify(url)} is not a URL like beanstalk://127.0.0.1:11300`);
+  }
+  if (parsed.protocol !== 'beanstalk:' && parsed.protocol !== 'beanstalks:') {
+    throw new InvalidArgumentError('url', `${JSON.stringify(url)}: the scheme must be beanstalk:// or beanstalks://`);
+  }
+  const options: ConnectOptions = { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || DEFAULT_HOST };
+  if (parsed.port !== '') options.port = Number(parsed.port);
+  if (parsed.protocol === 'beanstalks:') options.tls = true;
+  return options;
+}
+
+export function resolveOptions(target?: string | ConnectOptions): ResolvedOptions {
+  const fromEnv = process.env['BEANSTALKD_URL'];
+  const base: ConnectOptions = fromEnv ? parseUrl(fromEnv) : {};
+  const given: ConnectOptions = typeof target === 'string' ? parseUrl(target) : (target ?? {});
+  const merged: ConnectOptions = typeof target === 'string' || target?.host !== undefined ? given : { ...base, ...given };
+  const port = merged.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError('port', `port must be a whole number from 1 to 65535, got ${String(port)}`);
+  }
+  const tls = merged.tls === true ? {} : merged.tls === false || merged.tls === undefined ? null : merged.tls;
+  return {
+    host: merged.host ?? DEFAULT_HOST,
+    port,
+    tls,
+    connectTimeoutMs: nonNegative(merged.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
+    commandTimeoutMs: nonNegative(merged.commandTimeoutMs ?? 0, 'commandTimeoutMs'),
+    maxJobSize: merged.maxJobSize === undefined ? undefined : nonNegative(merged.maxJobSize, 'maxJobSize'),
+    maxReplyBytes: merged.maxReplyBytes === undefined ? undefined : nonNegative(merged.maxReplyBytes, 'maxReplyBytes'),
+  };
+}
+
+function nonNegative(value: number, argument: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(argument, `${argument} must be a number of 0 or more, got ${String(value)}`);
+  }
+  return value;
+}
