@@ -6,6 +6,7 @@ import {
   decodeBuried,
   decodeDeleted,
   decodeFound,
+  decodeIgnored,
   decodeInserted,
   decodeJobStats,
   decodeKicked,
@@ -13,13 +14,14 @@ import {
   decodePaused,
   decodeReleased,
   decodeReserved,
+  decodeReservedJob,
   decodeReservedOrTimeout,
   decodeServerStats,
   decodeTouched,
   decodeTubeList,
   decodeTubeStats,
   decodeUsing,
-  decodeWatching,
+  decodeWatched,
   type Decoder,
   type Job,
 } from './protocol/replies.js';
@@ -61,6 +63,7 @@ export class Client extends EventEmitter<ClientEvents> {
   private gate: Promise<void> | null = null;
   private gated = 0;
   private maxJobSizeError: Error | undefined;
+  private closing = false;
   private tubeInUse = 'default';
   private readonly watching = new Set<string>(['default']);
 
@@ -82,7 +85,12 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** False once the connection is closing or closed. */
   get usable(): boolean {
-    return this.connection.usable;
+    return !this.closing && this.connection.usable;
+  }
+
+  /** Commands sent or queued and not yet answered. */
+  get pending(): number {
+    return this.connection.pending + this.gated;
   }
 
   /** The tube `put` goes to, as last confirmed by the server. */
@@ -108,11 +116,25 @@ export class Client extends EventEmitter<ClientEvents> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.maxJobSize === undefined) {
-      this.gate ??= this.readMaxJobSize();
-      return this.behindGate(() => this.putChecked(head, data));
-    }
+    if (this.maxJobSize === undefined) this.gate ??= this.readMaxJobSize();
+    if (this.gate !== null) return this.behindGate(() => this.putChecked(head, data));
     return this.putChecked(head, data);
+  }
+
+  /**
+   * Puts into `tube` and leaves the tube in use as it was: `use`, `put` and `use` back go out in
+   * one write, and all three settle before this does.
+   */
+  async putInto(tube: string, body: Buffer | Uint8Array | string, options: PutOptions = {}): Promise<number> {
+    checkTube(tube);
+    if (tube === this.tubeInUse) return this.put(body, options);
+    const [used, put, restored] = await Promise.allSettled([
+      this.use(tube),
+      this.put(body, options),
+      this.use(this.tubeInUse),
+    ]);
+    for (const step of [used, put, restored]) if (step.status === 'rejected') throw step.reason;
+    return (put as PromiseFulfilledResult<number>).value;
   }
 
   private putChecked(head: string, data: Buffer): Promise<number> {
@@ -161,7 +183,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Reserves one job by id, whatever its state (beanstalkd 1.12). */
   reserveJob(id: number): Promise<Job> {
-    return this.withId(id, (job) => this.send('reserve-job', `reserve-job ${job}\r\n`, decodeReserved));
+    return this.withId(id, (job) => this.send('reserve-job', `reserve-job ${job}\r\n`, decodeReservedJob));
   }
 
   delete(id: number): Promise<void> {
@@ -196,7 +218,7 @@ export class Client extends EventEmitter<ClientEvents> {
   watch(tube: string): Promise<number> {
     return this.checked(() => {
       const name = checkTube(tube);
-      return this.send('watch', `watch ${name}\r\n`, decodeWatching).then((count) => {
+      return this.send('watch', `watch ${name}\r\n`, decodeWatched).then((count) => {
         this.watching.add(name);
         return count;
       });
@@ -207,7 +229,7 @@ export class Client extends EventEmitter<ClientEvents> {
   ignore(tube: string): Promise<number> {
     return this.checked(() => {
       const name = checkTube(tube);
-      return this.send('ignore', `ignore ${name}\r\n`, decodeWatching).then((count) => {
+      return this.send('ignore', `ignore ${name}\r\n`, decodeIgnored).then((count) => {
         this.watching.delete(name);
         return count;
       });
@@ -282,6 +304,10 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Sends `quit` after the commands in flight have their replies, then closes. Pending reserves reject. */
   close(): Promise<void> {
+    const wasClosing = this.closing;
+    this.closing = true;
+    // Commands still waiting for max-job-size go first: they were issued before the close.
+    if (this.gate !== null && !wasClosing) return this.behindGate(() => this.connection.close());
     return this.connection.close();
   }
 

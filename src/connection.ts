@@ -5,7 +5,7 @@ import createDebug from 'debug';
 import { ConnectionError, ProtocolError, TimeoutError } from './errors.js';
 import { Fifo } from './fifo.js';
 import type { ResolvedOptions } from './options.js';
-import { ReplyParser, type Reply } from './protocol/parser.js';
+import { DEFAULT_MAX_BODY_BYTES, ReplyParser, type Reply } from './protocol/parser.js';
 import type { Decoder } from './protocol/replies.js';
 
 const logConnection = createDebug('beanline:connection');
@@ -113,7 +113,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.socket = socket;
     this.commandTimeoutMs = options.commandTimeoutMs;
     this.parser = new ReplyParser(this.onReply, {
-      maxBodyBytes: Math.max(options.maxReplyBytes ?? 0, options.maxJobSize ?? 0) || undefined,
+      maxBodyBytes: options.maxReplyBytes ?? Math.max(DEFAULT_MAX_BODY_BYTES, options.maxJobSize ?? 0),
     });
     this.closed = new Promise((resolve) => {
       this.markClosed = resolve;
@@ -271,7 +271,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state !== 'closing') return;
     const head = this.inflight.peek();
     if (head !== undefined && head.holdMs > 0) {
-      this.shutdown(new ConnectionError('the client closed the connection while the command was waiting for a job'));
+      // A clean close for the connection; only the waiting commands learn why they end.
+      this.shutdown(undefined, undefined, new ConnectionError('the client closed the connection while the command was waiting for a job'));
     }
   }
 
@@ -300,15 +301,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /**
    * The one way out: rejects everything pending and destroys the socket. `reason` is undefined for a
-   * clean close; `headError`, if given, goes to the oldest in-flight command.
+   * clean close; `headError`, if given, goes to the oldest in-flight command; `pendingCause` says why
+   * pending commands end when the close itself is clean.
    */
-  private shutdown(reason: Error | undefined, headError?: Error): void {
+  private shutdown(reason: Error | undefined, headError?: Error, pendingCause?: Error): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = reason;
     if (this.timeoutTimer !== null) clearInterval(this.timeoutTimer);
     this.socket.destroy();
-    const cause = reason ?? new ConnectionError('the connection was closed');
+    const cause = reason ?? pendingCause ?? new ConnectionError('the connection was closed');
     const inflight = this.inflight.drain();
     const unsent = this.unsent.drain();
     if (reason !== undefined || inflight.length + unsent.length > 0) {

@@ -172,3 +172,17 @@ export class InvalidArgumentError extends TypeError {
     this.argument = argument;
   }
 }
+
+export type UnhandledJobReason = 'malformed' | 'unknown-type';
+
+/** A reserved job the worker cannot run: its body is not a beanline envelope, or no definition has its type. */
+export class UnhandledJobError extends Error {
+  override name = 'UnhandledJobError';
+  readonly id: number;
+  readonly reason: UnhandledJobReason;
+  constructor(id: number, reason: UnhandledJobReason, detail: string) {
+    super(`job ${id}: ${detail}; it was buried`);
+    this.id = id;
+    this.reason = reason;
+  }
+}

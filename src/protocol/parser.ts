@@ -25,7 +25,7 @@ const COUNT = /^\d{1,16}$/;
 /**
  * Turns the server's byte stream into replies, whatever the chunking. It never looks inside a
  * data block: the block's end is found from the byte count, so any binary body is safe. A body is
- * copied exactly once, into a buffer of its own, so a kept job does not pin a socket chunk.
+ * copied exactly once, out of the socket's chunk, so a kept job does not pin a 64 KiB read buffer.
  *
  * `push` throws ProtocolError on bytes that cannot be a reply; the parser is then unusable, and the
  * caller is expected to close the connection.
@@ -92,7 +92,7 @@ export class ReplyParser {
         this.partialLine = null;
       }
       offset = lf + 1;
-      if (line.length > this.maxLineBytes) throw this.lineTooLong(line.length);
+      if (line.length > this.maxLineBytes) throw this.lineTooLong(line.length, true);
       offset = this.takeLine(line, chunk, offset);
     }
   }
@@ -104,9 +104,10 @@ export class ReplyParser {
     this.partialLine = this.partialLine === null ? Buffer.from(rest) : Buffer.concat([this.partialLine, rest]);
   }
 
-  private lineTooLong(size: number): ProtocolError {
+  private lineTooLong(size: number, complete = false): ProtocolError {
+    const what = complete ? `a ${size}-byte line` : `${size} bytes without CRLF`;
     return new ProtocolError(
-      `reading a reply line: ${size} bytes without CRLF exceeds the ${this.maxLineBytes}-byte limit; the peer is not speaking the beanstalkd protocol`,
+      `reading a reply line: ${what} exceeds the ${this.maxLineBytes}-byte limit; the peer is not speaking the beanstalkd protocol`,
     );
   }
 

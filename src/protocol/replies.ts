@@ -98,24 +98,33 @@ export const decodeUsing: Decoder<string> = (reply, command) => {
   return tube;
 };
 
-export const decodeWatching: Decoder<number> = (reply, command) => {
-  if (reply.word === 'WATCHING') return integer(reply, 0, command);
-  throw serverError(reply, command, ['NOT_IGNORED']);
-};
+function watching(errors: readonly ServerErrorCode[]): Decoder<number> {
+  return (reply, command) => {
+    if (reply.word === 'WATCHING' && reply.args.length === 1) return integer(reply, 0, command);
+    throw serverError(reply, command, errors);
+  };
+}
+
+export const decodeWatched = watching([]);
+export const decodeIgnored = watching(['NOT_IGNORED']);
 
 function job(reply: Reply, command: string): Job {
+  if (reply.args.length !== 2) throw unexpected(reply, command);
   return { id: integer(reply, 0, command), body: reply.body as Buffer };
 }
 
-export const decodeReserved: Decoder<Job> = (reply, command) => {
-  if (reply.word === 'RESERVED') return job(reply, command);
-  throw serverError(reply, command, ['DEADLINE_SOON', 'NOT_FOUND']);
-};
+function reserved(errors: readonly ServerErrorCode[], timedOut: boolean): Decoder<Job | null> {
+  return (reply, command) => {
+    if (reply.word === 'RESERVED') return job(reply, command);
+    if (timedOut && reply.word === 'TIMED_OUT') return null;
+    throw serverError(reply, command, errors);
+  };
+}
 
-export const decodeReservedOrTimeout: Decoder<Job | null> = (reply, command) => {
-  if (reply.word === 'TIMED_OUT') return null;
-  return decodeReserved(reply, command);
-};
+export const decodeReserved = reserved(['DEADLINE_SOON'], false) as Decoder<Job>;
+export const decodeReservedOrTimeout = reserved(['DEADLINE_SOON'], true);
+/** reserve-job can find no such job, and never answers DEADLINE_SOON. */
+export const decodeReservedJob = reserved(['NOT_FOUND'], false) as Decoder<Job>;
 
 export const decodeFound: Decoder<Job | null> = (reply, command) => {
   if (reply.word === 'FOUND') return job(reply, command);

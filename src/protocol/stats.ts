@@ -128,11 +128,14 @@ function parseFlat(body: Buffer, fields: Record<string, FieldKind>, what: string
   return out;
 }
 
+// Plain decimals only: Number() would also take ' ', '0x10' and '1e3'.
+const DECIMAL = /^\d+(\.\d+)?$/;
+
 function convert(raw: string, kind: FieldKind, key: string, what: string): number | string | boolean {
   if (kind === 'string') return raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
   if (kind === 'boolean') {
     if (raw === 'true' || raw === 'false') return raw === 'true';
-  } else if (raw !== '' && Number.isFinite(Number(raw))) {
+  } else if (DECIMAL.test(raw)) {
     return Number(raw);
   }
   throw new ProtocolError(`${what}: field ${key} should be a ${kind}, got ${JSON.stringify(raw)}`);

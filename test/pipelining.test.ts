@@ -1,0 +1,262 @@
+/**
+ * Pipelining against a real beanstalkd: many commands in flight on one connection, replies matched
+ * in order, one socket write per tick's commands, back-pressure, and what a blocking reserve does to
+ * the commands behind it.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import type { Client } from '../src/index.js';
+import { connectFor, onFreshTube, ownServer, track, untilWaiting, within } from './helpers/harness.js';
+import { sharedServer, uniqueTube } from './helpers/server.js';
+
+const server = await sharedServer();
+
+/** The connection's largest write (src/connection.ts BATCH_BYTES). */
+const BATCH_BYTES = 64 * 1024;
+
+interface Write {
+  readonly bytes: number;
+  /** The socket's writableLength right after the write: what it holds back in user space. */
+  readonly buffered: number;
+}
+
+/**
+ * Runs `run` while recording every write on sockets connected to `port` (net.Socket.prototype.write
+ * is wrapped for the duration and restored afterwards, even on failure).
+ */
+async function recordWrites<T>(port: number, run: () => Promise<T>): Promise<{ result: T; writes: Write[] }> {
+  const original = net.Socket.prototype.write;
+  const writes: Write[] = [];
+  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]): boolean {
+    const accepted = (original as (...a: unknown[]) => boolean).apply(this, args);
+    if (this.remotePort === port) {
+      const chunk = args[0];
+      const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength;
+      writes.push({ bytes, buffered: this.writableLength });
+    }
+    return accepted;
+  } as typeof original;
+  try {
+    return { result: await run(), writes };
+  } finally {
+    net.Socket.prototype.write = original;
+  }
+}
+
+function assertIncreasing(ids: readonly number[]): void {
+  ids.forEach((id, index) => {
+    if (index > 0) assert.ok(id > (ids[index - 1] as number), `id #${index} (${id}) does not follow ${ids[index - 1]}`);
+  });
+}
+
+function putAll(client: Client, count: number, body: (index: number) => string | Buffer): Promise<number[]> {
+  return Promise.all(Array.from({ length: count }, (_, index) => client.put(body(index))));
+}
+
+test('10,000 puts issued at once resolve in order with increasing ids and come back with their bodies', async (t) => {
+  const count = 10_000;
+  const { client, tube } = await onFreshTube(t, server.url);
+  const resolved: number[] = [];
+  const puts = Array.from({ length: count }, (_, index) =>
+    client.put(String(index)).then((id) => {
+      resolved.push(index);
+      return id;
+    }),
+  );
+  const ids = await within(Promise.all(puts), 20_000, '10,000 puts');
+  assert.deepEqual(
+    resolved,
+    Array.from({ length: count }, (_, index) => index),
+  );
+  assertIncreasing(ids);
+
+  // Back in rounds: a connection holding thousands of reserved jobs slows the server down. Same
+  // priority, so the server hands them out by id, i.e. in the order they were put.
+  const round = 500;
+  for (let next = 0; next < count; next += round) {
+    const jobs = await within(
+      Promise.all(
+        Array.from({ length: round }, async () => {
+          const job = await client.reserveWithTimeout(0);
+          assert.ok(job !== null, 'a job went missing');
+          await client.delete(job.id);
+          return job;
+        }),
+      ),
+      10_000,
+      `reserving jobs ${next}..`,
+    );
+    jobs.forEach((job, offset) => {
+      assert.equal(job.id, ids[next + offset]);
+      assert.equal(job.body.toString(), String(next + offset));
+    });
+  }
+  const stats = await client.statsTube(tube);
+  assert.equal(stats.totalJobs, count);
+  assert.equal(stats.currentJobsReady, 0);
+  assert.equal(stats.cmdDelete, count);
+});
+
+test('mixed commands issued in one tick resolve to the right values in order', async (t) => {
+  const tube = uniqueTube('mixed');
+  const setup = await connectFor(t, server.url);
+  await setup.use(tube);
+  const earlier = await setup.put('earlier');
+
+  // A fresh client: its first put waits for max-job-size, and everything after must keep its place.
+  const client = await connectFor(t, server.url);
+  const [used, idA, idB, watching, stillWatching, found, deleted, gone, ready, stats, watched, first, second, none, usedNow] =
+    await within(
+      Promise.all([
+        client.use(tube),
+        client.put('a'),
+        client.put('b', { priority: 5 }),
+        client.watch(tube),
+        client.ignore('default'),
+        client.peek(earlier),
+        client.delete(earlier),
+        client.peek(earlier),
+        client.peekReady(),
+        client.statsTube(tube),
+        client.listTubesWatched(),
+        client.reserveWithTimeout(0),
+        client.reserveWithTimeout(0),
+        client.reserveWithTimeout(0),
+        client.listTubeUsed(),
+      ]),
+      5000,
+      'mixed commands',
+    );
+  assert.equal(used, tube);
+  assert.ok(idA > earlier && idB > idA);
+  assert.equal(watching, 2);
+  assert.equal(stillWatching, 1);
+  assert.equal(found?.id, earlier);
+  assert.equal(found?.body.toString(), 'earlier');
+  assert.equal(deleted, undefined);
+  assert.equal(gone, null);
+  // b has the more urgent priority.
+  assert.equal(ready?.id, idB);
+  assert.equal(stats.totalJobs, 3);
+  assert.equal(stats.currentJobsReady, 2);
+  assert.equal(stats.cmdDelete, 1);
+  assert.deepEqual(watched, [tube]);
+  assert.deepEqual([first?.id, first?.body.toString()], [idB, 'b']);
+  assert.deepEqual([second?.id, second?.body.toString()], [idA, 'a']);
+  assert.equal(none, null);
+  assert.equal(usedNow, tube);
+  assert.equal(client.using, tube);
+  assert.deepEqual(client.watched, [tube]);
+  await Promise.all([client.delete(idA), client.delete(idB)]);
+});
+
+test('a put issued while the first put waits for max-job-size does not overtake it', async (t) => {
+  // The first put of a client waits for `stats` (max-job-size). A put issued meanwhile from the
+  // callback of an earlier command must still go out after it. Replies that arrive in one chunk
+  // expose the window: the process is kept busy for a moment right after the commands are written,
+  // so that the server's replies to `use` and `stats` are read together.
+  for (let round = 0; round < 10; round += 1) {
+    const client = await connectFor(t, server.url);
+    const used = client.use(uniqueTube('order'));
+    const first = client.put('first');
+    const second = used.then(() => client.put('second'));
+    process.nextTick(() => {
+      const until = Date.now() + 5;
+      while (Date.now() < until);
+    });
+    const [firstId, secondId] = await within(Promise.all([first, second]), 5000, 'two puts');
+    assert.ok(secondId > firstId, `round ${round}: the put issued second got id ${secondId}, the first got ${firstId}`);
+    await client.close();
+  }
+});
+
+test('commands issued in one tick go out in one socket write, in batches of at most 64 KiB', async (t) => {
+  const own = await ownServer(t);
+  const client = await connectFor(t, own.url);
+  await client.put('warm-up'); // reads max-job-size, so the puts below are not held behind it
+
+  const small = await recordWrites(own.port, () => within(putAll(client, 100, (i) => `small ${i}`), 5000, 'small puts'));
+  assertIncreasing(small.result);
+  assert.equal(small.writes.length, 1, `100 small puts took ${small.writes.length} writes`);
+
+  const body = Buffer.alloc(1000, 'b');
+  const big = await recordWrites(own.port, () => within(putAll(client, 300, () => body), 5000, 'bigger puts'));
+  assertIncreasing(big.result);
+  const total = big.writes.reduce((sum, write) => sum + write.bytes, 0);
+  assert.ok(total > 300 * body.length);
+  assert.ok(big.writes.length >= Math.ceil(total / BATCH_BYTES), `${total} bytes in ${big.writes.length} writes`);
+  for (const write of big.writes) assert.ok(write.bytes <= BATCH_BYTES, `a write of ${write.bytes} bytes`);
+});
+
+test('a huge burst is written as the socket drains instead of being buffered whole', async (t) => {
+  // About 2.8 MB of commands, some forty times what one batch holds.
+  const count = 100_000;
+  const own = await ownServer(t);
+  const client = await connectFor(t, own.url);
+  await client.put('warm-up');
+
+  const { result: ids, writes } = await recordWrites(own.port, () =>
+    within(putAll(client, count, (i) => `job ${i}`), 20_000, `${count} puts`),
+  );
+  assert.equal(ids.length, count);
+  assertIncreasing(ids);
+  const total = writes.reduce((sum, write) => sum + write.bytes, 0);
+  assert.ok(total > count * 20, `only ${total} bytes were written`);
+  const peak = Math.max(...writes.map((write) => write.buffered));
+  // One batch (plus, at most, what the socket took before it asked for a drain) may wait in user
+  // space; the backlog of several MiB must stay in the client's queue.
+  assert.ok(peak <= 4 * BATCH_BYTES, `the socket held ${peak} bytes of a ${total}-byte burst`);
+});
+
+test('a reserve waiting on one client does not hold up puts on another', async (t) => {
+  const { client: worker, tube } = await onFreshTube(t, server.url);
+  const producer = await connectFor(t, server.url);
+  const reserved = track(worker.reserve());
+  await within(untilWaiting(producer, tube), 5000, 'reserve waiting');
+
+  await producer.use(uniqueTube('elsewhere'));
+  const ids = await within(putAll(producer, 100, (i) => `other ${i}`), 5000, 'puts on another client');
+  assertIncreasing(ids);
+  assert.equal(reserved.settled, false, 'the reserve got a job from a tube it does not watch');
+
+  await producer.use(tube);
+  const fed = await producer.put('for the worker');
+  const job = await within(reserved.promise, 5000, 'reserve');
+  assert.equal(job.id, fed);
+  await worker.delete(job.id);
+});
+
+test('a reserve holds every later command on its connection until it gets a job', async (t) => {
+  const { client: worker, tube } = await onFreshTube(t, server.url);
+  const putTube = uniqueTube('behind');
+  await worker.use(putTube);
+  const warmUp = await worker.put('warm-up'); // so the put below goes out at once, not behind `stats`
+  const producer = await connectFor(t, server.url);
+
+  const order: string[] = [];
+  const reserved = worker.reserve().then((job) => {
+    order.push('reserve');
+    return job;
+  });
+  const behind = track(
+    worker.put('behind the reserve').then((id) => {
+      order.push('put');
+      return id;
+    }),
+  );
+  await within(untilWaiting(producer, tube), 5000, 'reserve waiting');
+  // The server has parked the reserve: the put behind it is neither answered nor even applied.
+  assert.equal(behind.settled, false);
+  assert.equal((await producer.statsTube(putTube)).totalJobs, 1);
+
+  await producer.use(tube);
+  const fed = await producer.put('for the worker');
+  const job = await within(reserved, 5000, 'reserve');
+  const id = await within(behind.promise, 5000, 'put behind the reserve');
+  assert.equal(job.id, fed);
+  assert.deepEqual(order, ['reserve', 'put']);
+  // The server applied the put only after the reserve had its job: its id is the later one.
+  assert.ok(id > fed, `put ${id} was applied before job ${fed} was fed`);
+  await Promise.all([worker.delete(job.id), worker.delete(id), worker.delete(warmUp)]);
+});
