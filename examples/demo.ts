@@ -1,29 +1,37 @@
 /**
- * `npm run demo`: a producer puts jobs, a worker takes them and deletes them, against a real
- * beanstalkd (see local-server.ts for which one).
+ * `npm run demo`: a producer enqueues typed jobs, a worker runs them (one fails once and is
+ * retried), then the worker shuts down cleanly. Against a real beanstalkd: see local-server.ts.
  */
 import { localServer } from './local-server.js';
 import { produce } from './producer.js';
-import { work } from './worker.js';
+import { createWorker } from './worker.js';
 
-const COUNT = 10;
+const COUNT = 8;
 const tube = `demo-${process.pid}`;
 const server = await localServer();
 try {
   console.log(`beanstalkd at ${server.url}, tube ${tube}`);
-  const ids = await produce(server.url, tube, COUNT);
-  console.log(`producer: put ${ids.length} jobs (ids ${ids[0]}..${ids[ids.length - 1]})`);
-  const handled = await work(
-    server.url,
-    tube,
-    (job) => {
-      const { n, text } = JSON.parse(job.body.toString()) as { n: number; text: string };
-      console.log(`worker:   job ${job.id} -> #${n} "${text}"`);
-    },
-    { count: COUNT },
-  );
-  console.log(`worker: handled and deleted ${handled} of ${COUNT} jobs`);
-  if (handled !== COUNT) process.exitCode = 1;
+  const jobs = await produce(server.url, COUNT, tube);
+  console.log(`producer: enqueued ${jobs.length} jobs (ids ${jobs[0]?.id}..${jobs[jobs.length - 1]?.id})`);
+
+  const worker = createWorker({ connection: server.url, tubes: [tube] });
+  let done = 0;
+  const allDone = new Promise<void>((resolve) => {
+    worker.on('job:done', () => {
+      done += 1;
+      if (done === COUNT) resolve();
+    });
+  });
+  await worker.start();
+  let timer: NodeJS.Timeout | undefined;
+  const tooLong = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 20_000);
+  });
+  await Promise.race([allDone, tooLong]);
+  clearTimeout(timer);
+  await worker.stop();
+  console.log(`worker: ${done} of ${COUNT} jobs done; stopped`);
+  if (done !== COUNT) process.exitCode = 1;
 } finally {
   await server.stop();
 }

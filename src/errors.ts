@@ -186,3 +186,13 @@ export class UnhandledJobError extends Error {
     this.reason = reason;
   }
 }
+
+/** The worker ran a job but could not record the outcome as planned; `cause` is the server's answer. */
+export class JobOutcomeError extends Error {
+  override name = 'JobOutcomeError';
+  readonly id: number;
+  constructor(id: number, detail: string, cause: unknown) {
+    super(`job ${id}: ${detail}`, { cause });
+    this.id = id;
+  }
+}

@@ -14,17 +14,37 @@ export {
   ExpectedCrlfError,
   InternalError,
   InvalidArgumentError,
+  JobOutcomeError,
   JobTooBigError,
   NotFoundError,
   NotIgnoredError,
   OutOfMemoryError,
   ProtocolError,
   TimeoutError,
+  UnhandledJobError,
   UnknownCommandError,
 } from './errors.js';
-export type { ConnectionErrorOptions, ServerErrorCode } from './errors.js';
+export type { ConnectionErrorOptions, ServerErrorCode, UnhandledJobReason } from './errors.js';
 export { ReplyParser } from './protocol/parser.js';
 export type { ParserLimits, Reply } from './protocol/parser.js';
 export type { Job } from './protocol/replies.js';
 export type { JobState, JobStats, ServerStats, TubeStats } from './protocol/stats.js';
 export { MAX_TUBE_NAME_BYTES, MAX_UINT32 } from './protocol/validate.js';
+export { Pool, resetTubes } from './pool.js';
+export type { PoolOptions, PoolPutOptions } from './pool.js';
+export { DEFAULT_RETRY, defaultBackoff, defineJob, enqueue } from './jobs/define.js';
+export type {
+  AnyJobDefinition,
+  Enqueued,
+  EnqueueOptions,
+  JobContext,
+  JobDefinition,
+  JobDefinitionOptions,
+  Producer,
+} from './jobs/define.js';
+export { parseEnvelope } from './jobs/envelope.js';
+export type { EnvelopeResult, JobEnvelope, JobFailure, JsonValue } from './jobs/envelope.js';
+export { Worker } from './worker/worker.js';
+export type { ReconnectOptions, StopOptions, WorkerOptions } from './worker/worker.js';
+export type { BuryReason, JobEventInfo, WorkerEvents } from './worker/events.js';
+export type { RawHandler } from './worker/run-job.js';

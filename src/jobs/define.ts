@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { Debugger } from 'debug';
+import { Client, DEFAULT_PRIORITY, DEFAULT_TTR } from '../client.js';
+import { InvalidArgumentError } from '../errors.js';
+import { Pool } from '../pool.js';
+import { checkTube, checkUint32, MAX_UINT32 } from '../protocol/validate.js';
+import { encodeEnvelope, type JobEnvelope, type JsonValue } from './envelope.js';
+
+/** Retries after the first run, unless a job says otherwise (Faktory's default). */
+export const DEFAULT_RETRY = 25;
+
+/**
+ * Seconds to wait before retry number `retryCount` (1 for the first retry): Faktory's schedule,
+ * (n^4 + 15 + random(30) * (n + 1)) with n = retryCount - 1, about 15 s first and 20 days by the 25th.
+ */
+export function defaultBackoff(retryCount: number): number {
+  const n = Math.max(0, retryCount - 1);
+  return Math.min(MAX_UINT32, n ** 4 + 15 + Math.floor(Math.random() * 30) * (n + 1));
+}
+
+/** Where jobs are put: one client, or a pool. */
+export type Producer = Client | Pool;
+
+export interface EnqueueOptions {
+  /** Default: the job definition's tube, else `default`. */
+  tube?: string;
+  priority?: number;
+  /** Seconds before the job may run. Give `delay` or `at`, not both. */
+  delay?: number;
+  /** When the job may run (rounded up to the second). */
+  at?: Date;
+  ttr?: number;
+  /** Retries after the first run. */
+  retry?: number;
+  /** Free key/values that travel with the job. */
+  custom?: Record<string, JsonValue>;
+}
+
+export interface Enqueued {
+  /** The job's id across retries. */
+  jid: string;
+  /** The beanstalkd id of the job as put. */
+  id: number;
+}
+
+/** What a job's `run` gets besides its arguments. */
+export interface JobContext {
+  /** The beanstalkd id of this copy of the job. */
+  readonly id: number;
+  /** The job's id across retries (for raw jobs: the beanstalkd id as a string). */
+  readonly jid: string;
+  /** Runs so far including this one: 1 on the first. */
+  readonly attempt: number;
+  /** The envelope as received; undefined for raw jobs. */
+  readonly envelope: JobEnvelope | undefined;
+  /** Restarts the TTR clock now (the worker also does it by itself while `run` is going). */
+  touch(): Promise<void>;
+  /** Aborted when the worker shuts down: a long job should stop and throw. */
+  readonly signal: AbortSignal;
+  /** A `debug` logger, `beanline:job:<type>`. */
+  readonly log: Debugger;
+}
+
+export interface JobDefinitionOptions<Args> {
+  type: string;
+  /** Default `default`. */
+  tube?: string;
+  /** Default 1024. */
+  priority?: number;
+  /** Seconds; default 60. The worker touches the job while `run` is going, so this bounds a stall, not a run. */
+  ttr?: number;
+  /** Retries after the first run; default 25. */
+  retry?: number;
+  /** Seconds before retry number `retryCount` (1 for the first). Default: Faktory's schedule. */
+  backoff?: (retryCount: number) => number;
+  run: (args: Args, context: JobContext) => Promise<unknown> | unknown;
+}
+
+export interface JobDefinition<Args> {
+  readonly type: string;
+  readonly tube: string;
+  readonly priority: number;
+  readonly ttr: number;
+  readonly retry: number;
+  readonly backoff: (retryCount: number) => number;
+  readonly run: (args: Args, context: JobContext) => Promise<unknown> | unknown;
+  /** Puts one job of this type with typed arguments. */
+  enqueue(producer: Producer, args: Args, options?: EnqueueOptions): Promise<Enqueued>;
+}
+
+/** A job definition of any argument type, as a worker holds them. */
+export type AnyJobDefinition = JobDefinition<never>;
+
+export function defineJob<Args = unknown>(options: JobDefinitionOptions<Args>): JobDefinition<Args> {
+  if (typeof options.type !== 'string' || options.type === '') {
+    throw new InvalidArgumentError('type', 'a job definition needs a non-empty type');
+  }
+  if (typeof options.run !== 'function') throw new InvalidArgumentError('run', `job ${options.type}: run must be a function`);
+  const definition: JobDefinition<Args> = {
+    type: options.type,
+    tube: checkTube(options.tube ?? 'default'),
+    priority: checkUint32(options.priority ?? DEFAULT_PRIORITY, 'priority'),
+    ttr: checkUint32(options.ttr ?? DEFAULT_TTR, 'ttr'),
+    retry: checkUint32(options.retry ?? DEFAULT_RETRY, 'retry'),
+    backoff: options.backoff ?? defaultBackoff,
+    run: options.run,
+    enqueue: (producer, args, enqueueOptions = {}) =>
+      enqueue(producer, definition.type, args, {
+        ...enqueueOptions,
+        tube: enqueueOptions.tube ?? definition.tube,
+        priority: enqueueOptions.priority ?? definition.priority,
+        ttr: enqueueOptions.ttr ?? definition.ttr,
+        retry: enqueueOptions.retry ?? definition.retry,
+      }),
+  };
+  return Object.freeze(definition);
+}
+
+/** Puts one job envelope of `type` with `args` (any JSON value); resolves with its jid and id. */
+export async function enqueue(
+  producer: Producer,
+  type: string,
+  args: unknown,
+  options: EnqueueOptions = {},
+): Promise<Enqueued> {
+  if (typeof type !== 'string' || type === '') throw new InvalidArgumentError('type', 'type must be a non-empty string');
+  if (options.delay !== undefined && options.at !== undefined) {
+    throw new InvalidArgumentError('at', 'give delay or at, not both');
+  }
+  const now = new Date();
+  const tube = checkTube(options.tube ?? 'default');
+  const delay = options.at === undefined ? checkUint32(options.delay ?? 0, 'delay') : delayUntil(options.at, now);
+  const envelope: JobEnvelope = {
+    jid: randomUUID(),
+    type,
+    args,
+    tube,
+    createdAt: now.toISOString(),
+    enqueuedAt: now.toISOString(),
+    ...(options.at === undefined ? {} : { at: options.at.toISOString() }),
+    retry: checkUint32(options.retry ?? DEFAULT_RETRY, 'retry'),
+    priority: checkUint32(options.priority ?? DEFAULT_PRIORITY, 'priority'),
+    ttr: checkUint32(options.ttr ?? DEFAULT_TTR, 'ttr'),
+    custom: options.custom ?? {},
+  };
+  const id = await putEnvelope(producer, envelope, delay);
+  return { jid: envelope.jid, id };
+}
+
+function delayUntil(at: Date, now: Date): number {
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new InvalidArgumentError('at', 'at must be a valid Date');
+  return Math.min(MAX_UINT32, Math.max(0, Math.ceil((at.getTime() - now.getTime()) / 1000)));
+}
+
+/** Puts an envelope into its tube, leaving a client's tube in use as it was. */
+export function putEnvelope(producer: Producer, envelope: JobEnvelope, delay: number): Promise<number> {
+  const body = encodeEnvelope(envelope);
+  const options = { priority: envelope.priority, ttr: envelope.ttr, delay };
+  return producer instanceof Pool
+    ? producer.put(body, { ...options, tube: envelope.tube })
+    : producer.putInto(envelope.tube, body, options);
+}

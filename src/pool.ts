@@ -1,0 +1,174 @@
+import genericPool from 'generic-pool';
+import { setTimeout as delay } from 'node:timers/promises';
+import createDebug from 'debug';
+import { Client, type PutOptions } from './client.js';
+import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js';
+import type { ConnectOptions } from './options.js';
+import { checkTube } from './protocol/validate.js';
+
+const log = createDebug('beanline:pool');
+
+export interface PoolOptions {
+  /** Where to connect: a URL or options, as for `Client.connect`. */
+  connection?: string | ConnectOptions;
+  /** Connections kept open even when idle. Default 0. */
+  min?: number;
+  /** Connections open at most. Default 10. */
+  max?: number;
+  /** How long `acquire` waits for a free connection. Default 10,000. */
+  acquireTimeoutMs?: number;
+}
+
+export interface PoolPutOptions extends PutOptions {
+  /** The tube to put into. Default `default`. */
+  tube?: string;
+}
+
+/**
+ * A set of clients to lend out. A client comes back with `use default` and a watch list of just
+ * `default`; one that is closed, broken or still busy is destroyed, never lent again.
+ *
+ * Puts pipeline well on one client, so a producer rarely needs a pool: it helps where many callers
+ * each need a connection for a while (a web app's requests), or where a caller changes tubes or
+ * holds a blocking reserve.
+ */
+export class Pool {
+  private readonly pool: genericPool.Pool<Client>;
+  private readonly lent = new WeakSet<Client>();
+  private readonly acquireTimeoutMs: number;
+  /** Connect failures in a row: generic-pool retries at once, so `create` waits longer each time. */
+  private connectFailures = 0;
+  private closing = false;
+
+  constructor(options: PoolOptions = {}) {
+    const max = options.max ?? 10;
+    const min = options.min ?? 0;
+    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError('max', `max must be a whole number of 1 or more, got ${max}`);
+    if (!Number.isInteger(min) || min < 0 || min > max) {
+      throw new InvalidArgumentError('min', `min must be a whole number from 0 to max (${max}), got ${min}`);
+    }
+    const acquireTimeoutMs = options.acquireTimeoutMs ?? 10_000;
+    if (!Number.isFinite(acquireTimeoutMs) || acquireTimeoutMs <= 0) {
+      throw new InvalidArgumentError('acquireTimeoutMs', `acquireTimeoutMs must be a number above 0, got ${acquireTimeoutMs}`);
+    }
+    this.acquireTimeoutMs = acquireTimeoutMs;
+    const target = options.connection;
+    this.pool = genericPool.createPool<Client>(
+      {
+        create: async () => {
+          if (this.connectFailures > 0) await delay(Math.min(1000, 25 * 2 ** this.connectFailures));
+          try {
+            const client = await Client.connect(target);
+            this.connectFailures = 0;
+            log('opened a connection');
+            return client;
+          } catch (error) {
+            this.connectFailures += 1;
+            throw error;
+          }
+        },
+        destroy: async (client) => {
+          log('destroying a connection');
+          if (client.usable) await client.close();
+        },
+        validate: async (client) => client.usable,
+      },
+      { max, min, testOnBorrow: true, acquireTimeoutMillis: acquireTimeoutMs, autostart: min > 0 },
+    );
+  }
+
+  /** Connections open now, and of those, the ones lent out. */
+  get size(): number {
+    return this.pool.size;
+  }
+
+  get borrowed(): number {
+    return this.pool.borrowed;
+  }
+
+  /**
+   * Borrows a client; give it back with `release`. Rejects with ConnectionError as soon as a new
+   * connection cannot be opened, and with TimeoutError when none is free within acquireTimeoutMs.
+   */
+  async acquire(): Promise<Client> {
+    if (this.closing) throw new ConnectionError('pool: the pool is closed');
+    const acquiring = this.pool.acquire();
+    let onCreateError: ((error: Error) => void) | undefined;
+    const createFailed = new Promise<never>((_, reject) => {
+      onCreateError = (cause) =>
+        reject(new ConnectionError(`pool: cannot open a connection: ${cause.message}`, { cause }));
+      this.pool.once('factoryCreateError', onCreateError);
+    });
+    let client: Client;
+    try {
+      client = await Promise.race([acquiring, createFailed]);
+    } catch (error) {
+      // generic-pool keeps the request queued: a client it hands over later goes straight back.
+      acquiring.then((late) => this.pool.release(late)).catch(() => undefined);
+      if (error instanceof ConnectionError) throw error;
+      if ((error as Error).name === 'TimeoutError') {
+        throw new TimeoutError(`pool: no connection free within ${this.acquireTimeoutMs} ms`, this.acquireTimeoutMs, 'acquire');
+      }
+      throw new ConnectionError(`pool: ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.pool.removeListener('factoryCreateError', onCreateError as (error: Error) => void);
+    }
+    this.lent.add(client);
+    return client;
+  }
+
+  /** Gives a client back, reset to the `default` tube; a client that cannot be reset is destroyed. */
+  async release(client: Client): Promise<void> {
+    if (!this.lent.has(client)) {
+      throw new InvalidArgumentError('client', 'pool: this client is not lent out by this pool (released twice?)');
+    }
+    this.lent.delete(client);
+    if (!client.usable || client.pending > 0) {
+      await this.pool.destroy(client);
+      return;
+    }
+    try {
+      await resetTubes(client);
+    } catch (error) {
+      log('reset failed, destroying the connection: %s', (error as Error).message);
+      await this.pool.destroy(client);
+      return;
+    }
+    await this.pool.release(client);
+  }
+
+  /** Lends a client to `work` and takes it back afterwards, whatever `work` does. */
+  async use<T>(work: (client: Client) => Promise<T> | T): Promise<T> {
+    const client = await this.acquire();
+    try {
+      return await work(client);
+    } finally {
+      // `work` may have given the client back itself.
+      if (this.lent.has(client)) await this.release(client);
+    }
+  }
+
+  /** Puts one job, into `options.tube` or `default`, on a pooled connection. */
+  async put(body: Buffer | Uint8Array | string, options: PoolPutOptions = {}): Promise<number> {
+    const { tube = 'default', ...putOptions } = options;
+    checkTube(tube);
+    return this.use((client) => client.putInto(tube, body, putOptions));
+  }
+
+  /** Waits for lent clients to come back, then closes every connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.pool.drain();
+    await this.pool.clear();
+  }
+}
+
+/** Back to a fresh connection's tubes: `use default`, watching only `default`. */
+export async function resetTubes(client: Client): Promise<void> {
+  const steps: Promise<unknown>[] = [];
+  if (client.using !== 'default') steps.push(client.use('default'));
+  const watched = client.watched;
+  if (!watched.includes('default')) steps.push(client.watch('default'));
+  for (const tube of watched) if (tube !== 'default') steps.push(client.ignore(tube));
+  await Promise.all(steps);
+}

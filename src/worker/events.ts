@@ -1,0 +1,31 @@
+/** What the worker tells about each job it handles. */
+export interface JobEventInfo {
+  /** The beanstalkd id of the copy being handled. */
+  readonly id: number;
+  /** The job's id across retries; for a raw job, its beanstalkd id as a string. */
+  readonly jid: string;
+  /** The job type; undefined for a body that is not a beanline envelope. */
+  readonly type: string | undefined;
+  /** Runs so far including this one. */
+  readonly attempt: number;
+}
+
+export type BuryReason = 'retries-exhausted' | 'malformed' | 'unknown-type';
+
+export interface WorkerEvents {
+  'job:start': [info: JobEventInfo];
+  'job:done': [info: JobEventInfo & { readonly durationMs: number }];
+  /** The run failed and the job was put back to run again after `delay` seconds, as job `newId`. */
+  'job:retry': [info: JobEventInfo & { readonly error: unknown; readonly delay: number; readonly newId: number | undefined }];
+  /** The job was buried: the dead set, kept for inspection and `kick`. */
+  'job:buried': [info: JobEventInfo & { readonly reason: BuryReason; readonly error: unknown }];
+  /** The run was stopped by shutdown (it threw once `ctx.signal` aborted): the job is ready again, as it was. */
+  'job:released': [info: JobEventInfo & { readonly error: unknown }];
+  /**
+   * The server took the job back before the worker finished with it (its TTR ran out, or the
+   * connection dropped): it is ready again for another run, not lost.
+   */
+  'job:lost': [info: JobEventInfo & { readonly error: Error }];
+  /** Trouble that is not one job's outcome: connection loss, a body that could not be read. */
+  error: [error: Error];
+}
