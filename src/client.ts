@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { Connection, type ConnectionEvents } from './connection.js';
+import type { Connection } from './connection.js';
+import { Link, type LinkEvents } from './link.js';
 import { ConnectionError, InvalidArgumentError } from './errors.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
 import {
@@ -47,7 +48,7 @@ export interface ReleaseOptions {
   delay?: number;
 }
 
-export type ClientEvents = ConnectionEvents;
+export type ClientEvents = LinkEvents;
 
 /**
  * A beanstalkd client on one connection. Every method returns a promise and may be called without
@@ -57,7 +58,7 @@ export type ClientEvents = ConnectionEvents;
  * producers and each worker slot should have their own client.
  */
 export class Client extends EventEmitter<ClientEvents> {
-  private readonly connection: Connection;
+  private readonly connection: Link;
   private maxJobSize: number | undefined;
   /** While max-job-size is being read, every command waits behind it, so that order is kept. */
   private gate: Promise<void> | null = null;
@@ -70,17 +71,36 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Opens a connection. `target`: `beanstalk://host:port`, options, or nothing for `$BEANSTALKD_URL` or 127.0.0.1:11300. */
   static async connect(target?: string | ConnectOptions): Promise<Client> {
     const options = resolveOptions(target);
-    return new Client(await Connection.open(options), options.maxJobSize);
+    return new Client(await Link.open(options), options.maxJobSize);
   }
 
-  private constructor(connection: Connection, maxJobSize: number | undefined) {
+  private constructor(link: Link, maxJobSize: number | undefined) {
     super();
-    this.connection = connection;
+    this.connection = link;
     this.maxJobSize = maxJobSize;
-    connection.on('close', (error) => this.emit('close', error));
-    connection.on('error', (error) => {
+    link.onRestore((connection) => this.restoreTubes(connection));
+    link.on('close', (error) => this.emit('close', error));
+    link.on('reconnecting', (info) => this.emit('reconnecting', info));
+    link.on('reconnect', (info) => this.emit('reconnect', info));
+    link.on('error', (error) => {
       if (this.listenerCount('error') > 0) this.emit('error', error);
     });
+  }
+
+  /** On a new connection after a loss: the tube in use and the watch list as the server last confirmed them. */
+  private async restoreTubes(connection: Connection): Promise<void> {
+    const steps: Promise<unknown>[] = [];
+    if (this.tubeInUse !== 'default') steps.push(connection.send('use', `use ${this.tubeInUse}\r\n`, null, decodeUsing));
+    for (const tube of this.watching) {
+      if (tube !== 'default') steps.push(connection.send('watch', `watch ${tube}\r\n`, null, decodeWatched));
+    }
+    if (!this.watching.has('default')) steps.push(connection.send('ignore', 'ignore default\r\n', null, decodeIgnored));
+    await Promise.all(steps);
+  }
+
+  /** True between a lost connection and the next one (with `reconnect` on): commands queue meanwhile. */
+  get reconnecting(): boolean {
+    return this.connection.reconnecting;
   }
 
   /** False once the connection is closing or closed. */

@@ -3,7 +3,7 @@ export type { ClientEvents, PutOptions, ReleaseOptions } from './client.js';
 export { Connection } from './connection.js';
 export type { ConnectionEvents } from './connection.js';
 export { DEFAULT_HOST, DEFAULT_PORT, parseUrl } from './options.js';
-export type { ConnectOptions } from './options.js';
+export type { ConnectOptions, ReconnectOptions } from './options.js';
 export {
   BadFormatError,
   BeanstalkError,
@@ -45,6 +45,6 @@ export type {
 export { parseEnvelope } from './jobs/envelope.js';
 export type { EnvelopeResult, JobEnvelope, JobFailure, JsonValue } from './jobs/envelope.js';
 export { Worker } from './worker/worker.js';
-export type { ReconnectOptions, StopOptions, WorkerOptions } from './worker/worker.js';
+export type { StopOptions, WorkerOptions } from './worker/worker.js';
 export type { BuryReason, JobEventInfo, WorkerEvents } from './worker/events.js';
 export type { RawHandler } from './worker/run-job.js';

@@ -26,7 +26,27 @@ export interface ConnectOptions {
   maxJobSize?: number;
   /** Largest reply data block accepted (jobs, stats, tube lists). Default 64 MiB, or max-job-size if larger. */
   maxReplyBytes?: number;
+  /**
+   * Reconnect after the connection is lost, restoring the tube in use and the watch list before
+   * any queued command. `true` for the defaults below; default `false` (commands then fail at once).
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
+
+export interface ReconnectOptions {
+  /** First wait; each failed attempt doubles it (with jitter). Default 100. */
+  minDelayMs?: number;
+  /** Longest wait between attempts. Default 5,000. */
+  maxDelayMs?: number;
+  /** Attempts in a row before giving up and closing for good. Default Infinity. */
+  retries?: number;
+  /** Commands kept while disconnected; more are refused at once. Default 1,000. */
+  queueLimit?: number;
+  /** How long a command may wait while disconnected before it is refused. Default 10,000. */
+  queueTimeoutMs?: number;
+}
+
+export type ResolvedReconnect = Required<ReconnectOptions>;
 
 export interface ResolvedOptions {
   host: string;
@@ -36,6 +56,7 @@ export interface ResolvedOptions {
   commandTimeoutMs: number;
   maxJobSize: number | undefined;
   maxReplyBytes: number | undefined;
+  reconnect: ResolvedReconnect | null;
 }
 
 /** Reads `beanstalk://host:port` (or `beanstalks://` for TLS) into options. */
@@ -73,11 +94,25 @@ export function resolveOptions(target?: string | ConnectOptions): ResolvedOption
     commandTimeoutMs: nonNegative(merged.commandTimeoutMs ?? 0, 'commandTimeoutMs'),
     maxJobSize: merged.maxJobSize === undefined ? undefined : nonNegative(merged.maxJobSize, 'maxJobSize'),
     maxReplyBytes: merged.maxReplyBytes === undefined ? undefined : nonNegative(merged.maxReplyBytes, 'maxReplyBytes'),
+    reconnect: resolveReconnect(merged.reconnect),
   };
 }
 
-function nonNegative(value: number, argument: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+export function resolveReconnect(reconnect: boolean | ReconnectOptions | undefined): ResolvedReconnect | null {
+  if (reconnect === undefined || reconnect === false) return null;
+  const given = reconnect === true ? {} : reconnect;
+  const minDelayMs = nonNegative(given.minDelayMs ?? 100, 'reconnect.minDelayMs');
+  return {
+    minDelayMs,
+    maxDelayMs: Math.max(minDelayMs, nonNegative(given.maxDelayMs ?? 5000, 'reconnect.maxDelayMs')),
+    retries: nonNegative(given.retries ?? Infinity, 'reconnect.retries', true),
+    queueLimit: nonNegative(given.queueLimit ?? 1000, 'reconnect.queueLimit'),
+    queueTimeoutMs: nonNegative(given.queueTimeoutMs ?? 10_000, 'reconnect.queueTimeoutMs'),
+  };
+}
+
+function nonNegative(value: number, argument: string, infinite = false): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || (!infinite && !Number.isFinite(value)) || value < 0) {
     throw new InvalidArgumentError(argument, `${argument} must be a number of 0 or more, got ${String(value)}`);
   }
   return value;

@@ -3,6 +3,8 @@
  * worker needs (retries, failure so far), after Faktory's job model.
  */
 
+import { InvalidArgumentError } from '../errors.js';
+
 /** What the last failed run left behind. */
 export interface JobFailure {
   /** Failed runs so far: 1 after the first failure. */
@@ -76,8 +78,13 @@ export function parseEnvelope(body: Buffer): EnvelopeResult {
   return { ok: true, envelope: { ...job, custom: job['custom'] ?? {} } as unknown as JobEnvelope };
 }
 
+/** The JSON body. Arguments JSON cannot carry (cycles, BigInt, nesting too deep) are an InvalidArgumentError. */
 export function encodeEnvelope(envelope: JobEnvelope): string {
-  return JSON.stringify(envelope);
+  try {
+    return JSON.stringify(envelope);
+  } catch (error) {
+    throw new InvalidArgumentError('args', `job ${envelope.type}: its arguments cannot be sent as JSON: ${(error as Error).message}`);
+  }
 }
 
 /** Records a failed run: the copy to put back, with the failure and a fresh enqueuedAt. */

@@ -1,22 +1,16 @@
 import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
+import { backoffDelay } from '../backoff.js';
 import { Client } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AnyJobDefinition } from '../jobs/define.js';
-import type { ConnectOptions } from '../options.js';
+import type { ConnectOptions, ReconnectOptions } from '../options.js';
 import { checkTube } from '../protocol/validate.js';
 import type { WorkerEvents } from './events.js';
 import type { RawHandler } from './run-job.js';
 import { Slot, type SlotHost } from './slot.js';
 
 const log = createDebug('beanline:worker');
-
-export interface ReconnectOptions {
-  /** First wait after a failed reconnect. Default 100. */
-  minDelayMs?: number;
-  /** Longest wait between reconnects. Default 5,000. */
-  maxDelayMs?: number;
-}
 
 export interface WorkerOptions {
   /** Where to connect: a URL or options, as for `Client.connect`. */
@@ -32,7 +26,7 @@ export interface WorkerOptions {
     raw?: RawHandler;
   };
   /** Waits between reconnects after a connection is lost (exponential, with jitter). */
-  reconnect?: ReconnectOptions;
+  reconnect?: Pick<ReconnectOptions, 'minDelayMs' | 'maxDelayMs'>;
   /**
    * Install SIGTERM and SIGINT handlers that call `stop()`; if the grace period runs out, the process
    * then exits (a second signal ends it at once). Default false.
@@ -173,7 +167,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
       reportError: (error) => this.reportError(error),
       connect: () => this.connect(),
-      pauseBeforeReconnect: (attempt) => this.pause(this.reconnectDelay(attempt)),
+      pauseBeforeReconnect: (attempt) => this.pause(backoffDelay(attempt, this.minDelayMs, this.maxDelayMs)),
     };
   }
 
@@ -188,12 +182,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw error;
     }
     return client;
-  }
-
-  /** Exponential from minDelayMs, capped, with jitter so that slots do not reconnect in step. */
-  private reconnectDelay(attempt: number): number {
-    const ceiling = Math.min(this.maxDelayMs, this.minDelayMs * 2 ** Math.min(attempt - 1, 30));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
   private pause(ms: number): Promise<void> {
