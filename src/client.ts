@@ -89,8 +89,8 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** On a new connection after a loss: the tube in use and the watch list as the server last confirmed them. */
   private async restoreTubes(connection: Connection): Promise<void> {
-    const steps: Promise<unknown>[] = [];
-    if (this.tubeInUse !== 'default') steps.push(connection.send('use', `use ${this.tubeInUse}\r\n`, null, decodeUsing));
+    // Always one round trip, even on `default`: a peer that accepts and drops must not count as reconnected.
+    const steps: Promise<unknown>[] = [connection.send('use', `use ${this.tubeInUse}\r\n`, null, decodeUsing)];
     for (const tube of this.watching) {
       if (tube !== 'default') steps.push(connection.send('watch', `watch ${tube}\r\n`, null, decodeWatched));
     }
@@ -326,8 +326,11 @@ export class Client extends EventEmitter<ClientEvents> {
   close(): Promise<void> {
     const wasClosing = this.closing;
     this.closing = true;
-    // Commands still waiting for max-job-size go first: they were issued before the close.
-    if (this.gate !== null && !wasClosing) return this.behindGate(() => this.connection.close());
+    // Commands still waiting for max-job-size go first: they were issued before the close. Not while
+    // reconnecting: the stats they wait for sits in the offline queue, which the close empties.
+    if (this.gate !== null && !wasClosing && !this.connection.reconnecting) {
+      return this.behindGate(() => this.connection.close());
+    }
     return this.connection.close();
   }
 

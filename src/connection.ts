@@ -136,7 +136,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.state === 'open';
   }
 
-  /** Commands written and not yet answered. */
+  /** Commands queued or written and not yet answered. */
   get pending(): number {
     return this.inflight.length + this.unsent.length;
   }

@@ -5,14 +5,12 @@
  * (test/fixtures/worker-process.ts); every wait is bounded, and every process is killed at the end.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { enqueue, parseEnvelope, type Client, type Enqueued, type JobState, type JobStats } from '../src/index.js';
 import { JOB_TYPE } from './fixtures/worker-process-protocol.js';
+import { durableServer } from './helpers/durable.js';
 import { connectFor, onFreshTube } from './helpers/harness.js';
-import { sharedServer, startServer, uniqueTube, type TestServer } from './helpers/server.js';
+import { sharedServer, uniqueTube } from './helpers/server.js';
 import { BOUND_MS, WorkerProcess } from './helpers/worker-process.js';
 
 const server = await sharedServer();
@@ -123,34 +121,16 @@ for (const { handler, stopsOnAbort } of [
   });
 }
 
-/** A beanstalkd with a binlog in a fresh temporary directory; both are gone when the test ends. */
-async function durableServer(t: TestContext): Promise<{ current: () => TestServer; restart: () => Promise<void> }> {
-  const binlogDir = await mkdtemp(join(tmpdir(), 'beanline-binlog-'));
-  let server: TestServer | undefined;
-  t.after(async () => {
-    await server?.kill();
-    await rm(binlogDir, { recursive: true, force: true });
-  });
-  server = await startServer({ binlogDir });
-  const { port } = server;
-  return {
-    current: () => server!,
-    async restart() {
-      await server!.kill('SIGKILL');
-      server = await startServer({ port, binlogDir });
-    },
-  };
-}
-
 test('the server crashes and restarts under a running worker: it resumes by itself, no job is lost', async (t) => {
   const durable = await durableServer(t);
-  const { url } = durable.current();
+  const { url } = durable;
   const tube = uniqueTube('restart');
   const worker = await WorkerProcess.start(t, { url, tube, hangMs: 300, concurrency: 2 });
   const before = await put(await connectFor(t, url), tube, 6, 'before');
   // Two jobs are running and four are ready when the server dies: all of them are in the binlog.
   await worker.next('start', before[1]!.jid);
 
+  await durable.crash();
   await durable.restart();
   const producer = await connectFor(t, url);
   const after = await put(producer, tube, 4, 'after');

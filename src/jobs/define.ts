@@ -130,10 +130,14 @@ export async function enqueue(
   const now = new Date();
   const tube = checkTube(options.tube ?? 'default');
   const delay = options.at === undefined ? checkUint32(options.delay ?? 0, 'delay') : delayUntil(options.at, now);
+  if (typeof args === 'function' || typeof args === 'symbol') {
+    throw new InvalidArgumentError('args', `job ${type}: args must be JSON data, got a ${typeof args}`);
+  }
   const envelope: JobEnvelope = {
     jid: randomUUID(),
     type,
-    args,
+    // JSON has no undefined: a job without arguments (Args = void) carries null.
+    args: args === undefined ? null : args,
     tube,
     createdAt: now.toISOString(),
     enqueuedAt: now.toISOString(),

@@ -10,7 +10,11 @@ export interface JobEventInfo {
   readonly attempt: number;
 }
 
-export type BuryReason = 'retries-exhausted' | 'malformed' | 'unknown-type';
+/**
+ * `failure-not-recorded`: the run failed and the copy recording the failure was refused (too big,
+ * server draining), so the original was buried as it was rather than retried without a count.
+ */
+export type BuryReason = 'retries-exhausted' | 'failure-not-recorded' | 'malformed' | 'unknown-type';
 
 export interface WorkerEvents {
   'job:start': [info: JobEventInfo];

@@ -152,7 +152,7 @@ async function giveBack(client: Client, info: JobEventInfo, priority: number, er
 
 /**
  * Puts the failed copy back with a delay, then deletes the original: a crash in between leaves two
- * copies (one runs twice), never none. If the put is refused, the original is released instead.
+ * copies (one runs twice), never none.
  */
 async function retry(
   client: Client,
@@ -163,14 +163,17 @@ async function retry(
   error: unknown,
   host: RunHost,
 ): Promise<void> {
-  const newId = await putFailedCopy(client, job, failed, delay, host, 'releasing it instead');
-  const step = newId === undefined ? client.release(job.id, { priority: failed.priority, delay }) : client.delete(job.id);
-  if (await settle(step, info, host)) host.emit('job:retry', { ...info, error, delay, newId: newId ?? job.id });
+  const newId = await putFailedCopy(client, job, failed, delay, host);
+  if (newId === undefined) {
+    await buryAsItIs(client, info, failed.priority, error, host);
+  } else if (await settle(client.delete(job.id), info, host)) {
+    host.emit('job:retry', { ...info, error, delay, newId });
+  }
 }
 
 /**
  * The dead set keeps the failure: the updated copy is put delayed, reserved by id, buried, and the
- * original deleted (the last three in one write). If the put is refused, the original is buried.
+ * original deleted (the last three in one write).
  */
 async function buryWithFailure(
   client: Client,
@@ -180,11 +183,9 @@ async function buryWithFailure(
   error: unknown,
   host: RunHost,
 ): Promise<void> {
-  const newId = await putFailedCopy(client, job, failed, PARKED_DELAY, host, 'burying it as it is');
+  const newId = await putFailedCopy(client, job, failed, PARKED_DELAY, host);
   if (newId === undefined) {
-    if (await settle(client.bury(job.id, failed.priority), info, host)) {
-      host.emit('job:buried', { ...info, reason: 'retries-exhausted', error });
-    }
+    await buryAsItIs(client, info, failed.priority, error, host);
     return;
   }
   const parked = Promise.all([client.reserveJob(newId), client.bury(newId, failed.priority)]).then(
@@ -200,8 +201,18 @@ async function buryWithFailure(
 }
 
 /**
- * Puts the copy that records the failure. If the server refuses it (draining, too big), reports
- * that and returns undefined, so the caller acts on the original instead.
+ * When the failure cannot be recorded, the original is buried unchanged: released, it would run
+ * again with the same attempt count, and a job that keeps failing would never stop.
+ */
+async function buryAsItIs(client: Client, info: JobEventInfo, priority: number, error: unknown, host: RunHost): Promise<void> {
+  if (await settle(client.bury(info.id, priority), info, host)) {
+    host.emit('job:buried', { ...info, reason: 'failure-not-recorded', error });
+  }
+}
+
+/**
+ * Puts the copy that records the failure. If it is refused (too big, server draining), reports that
+ * and returns undefined, so the caller buries the original instead.
  */
 async function putFailedCopy(
   client: Client,
@@ -209,13 +220,12 @@ async function putFailedCopy(
   failed: JobEnvelope,
   delay: number,
   host: RunHost,
-  fallback: string,
 ): Promise<number | undefined> {
   try {
     return await client.putInto(failed.tube, encodeEnvelope(failed), { priority: failed.priority, ttr: failed.ttr, delay });
   } catch (putError) {
     if (putError instanceof ConnectionError) throw putError;
-    host.reportError(new JobOutcomeError(job.id, `could not put the copy that records its failure; ${fallback}`, putError));
+    host.reportError(new JobOutcomeError(job.id, 'could not put the copy that records its failure; burying it as it is', putError));
     return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import createDebug from 'debug';
 import { backoffDelay } from '../backoff.js';
 import { Client } from '../client.js';
@@ -92,6 +92,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.maxDelayMs = options.reconnect?.maxDelayMs ?? 5000;
     this.handleSignals = options.handleSignals ?? false;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
+    // Every slot waiting to reconnect, and every running handler, may listen to this one signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** Connects every slot (rejecting if the server cannot be reached), then starts reserving. */

@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
+import { listenLocally } from './server.js';
 
 export interface Peer {
   /** The server side of the client's connection. */
@@ -47,14 +48,13 @@ export async function fakeServer(t: TestContext, behave: Behaviour): Promise<Fak
     accepted({ socket, closed });
     behave(socket);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const port = await listenLocally(server);
   t.after(async () => {
     for (const socket of sockets) socket.destroy();
     server.close();
     await once(server, 'close');
   });
-  return { port: (server.address() as net.AddressInfo).port, peer };
+  return { port, peer };
 }
 
 /** Reads everything and never answers. */

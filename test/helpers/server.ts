@@ -34,14 +34,19 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** Starts `server` listening on a free port of 127.0.0.1; resolves with the port. */
+export async function listenLocally(server: net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
 export async function freePort(): Promise<number> {
   const probe = net.createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address() as net.AddressInfo;
+  const port = await listenLocally(probe);
   probe.close();
   await once(probe, 'close');
-  return address.port;
+  return port;
 }
 
 /** Resolves once something accepts TCP connections on the port; beanstalkd prints nothing when ready. */

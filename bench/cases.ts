@@ -1,0 +1,96 @@
+/**
+ * The cases, and what each client does in each: a plan the child process carries out.
+ */
+import type { AdapterInfo } from './adapters/index.js';
+
+export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+
+export interface CaseDef {
+  id: CaseId;
+  title: string;
+  /** Default job count (override with --jobs id=count). */
+  jobs: number;
+  /** Whether the other npm clients take part (else only beanline and raw). */
+  peers: boolean;
+  plan(adapter: AdapterInfo, jobs: number): Plan;
+}
+
+export type Plan =
+  /** `jobs` puts from one connection, `window` of them outstanding at a time. */
+  | { kind: 'put'; jobs: number; window: number }
+  /** `jobs` reserve + delete over `connections` connections, one job at a time each. */
+  | { kind: 'reserve'; jobs: number; connections: number }
+  /** beanline's Worker runs `jobs` defineJob jobs at `concurrency`. */
+  | { kind: 'worker'; jobs: number; concurrency: number };
+
+const PIPELINE_WINDOW = 100;
+const BULK_WINDOW = 10_000;
+const PARALLEL_CONNECTIONS = 10;
+
+export const CASES: readonly CaseDef[] = [
+  {
+    id: 'a',
+    title: 'put, one at a time',
+    jobs: 20_000,
+    peers: true,
+    plan: (_, jobs) => ({ kind: 'put', jobs, window: 1 }),
+  },
+  {
+    id: 'b',
+    title: `put, ${PIPELINE_WINDOW} in flight on one connection`,
+    jobs: 100_000,
+    peers: true,
+    // A client that waits for each reply would only queue the window inside itself: run it one at a time.
+    plan: (adapter, jobs) => ({ kind: 'put', jobs, window: adapter.pipelines ? PIPELINE_WINDOW : 1 }),
+  },
+  {
+    id: 'c',
+    title: 'reserve + delete, one connection',
+    jobs: 20_000,
+    peers: true,
+    plan: (_, jobs) => ({ kind: 'reserve', jobs, connections: 1 }),
+  },
+  {
+    id: 'd',
+    title: `reserve + delete, ${PARALLEL_CONNECTIONS} connections`,
+    jobs: 50_000,
+    peers: true,
+    plan: (_, jobs) => ({ kind: 'reserve', jobs, connections: PARALLEL_CONNECTIONS }),
+  },
+  {
+    id: 'e',
+    title: `Worker, concurrency ${PARALLEL_CONNECTIONS}, no-op handler`,
+    jobs: 20_000,
+    peers: false,
+    // The ceiling is raw reserve + delete over as many connections.
+    plan: (adapter, jobs) =>
+      adapter.name === 'raw'
+        ? { kind: 'reserve', jobs, connections: PARALLEL_CONNECTIONS }
+        : { kind: 'worker', jobs, concurrency: PARALLEL_CONNECTIONS },
+  },
+  {
+    id: 'f',
+    title: `put, ${BULK_WINDOW.toLocaleString('en-US')} in flight (bulk)`,
+    jobs: 1_000_000,
+    peers: false,
+    plan: (_, jobs) => ({ kind: 'put', jobs, window: BULK_WINDOW }),
+  },
+];
+
+/** How the client ran, for the table. */
+export function describePlan(plan: Plan, adapter: AdapterInfo): string {
+  switch (plan.kind) {
+    case 'put':
+      if (plan.window > 1) return `${plan.window.toLocaleString('en-US')} in flight`;
+      return adapter.pipelines ? '1 at a time' : '1 at a time (cannot pipeline)';
+    case 'reserve':
+      return plan.connections === 1 ? '1 connection' : `${plan.connections} connections`;
+    case 'worker':
+      return `Worker, ${plan.concurrency} slots`;
+  }
+}
+
+/** Whether the client runs in the case at all. */
+export function takesPart(caseDef: CaseDef, adapter: AdapterInfo): boolean {
+  return caseDef.peers || !adapter.peer;
+}

@@ -1,0 +1,75 @@
+/**
+ * One measurement in a process of its own, so that its CPU time and memory are the client's alone:
+ * `node child.js '<ChildTask as JSON>'`. It reports a ChildResult over IPC and exits.
+ */
+import { makeBody, Tally } from './bodies.js';
+import { adapterNamed, type AdapterModule } from './adapters/index.js';
+import type { Plan } from './cases.js';
+import { drive } from './drive.js';
+import type { ChildResult, ChildTask, Timing } from './task.js';
+import { runWorkerCase } from './worker-case.js';
+
+async function timed(work: () => Promise<unknown>): Promise<Timing> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await work();
+  const elapsedMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { elapsedMs, cpuUs: used.user + used.system };
+}
+
+type Outcome = Omit<ChildResult, 'maxRssKb' | 'error'> & { problems: string[] };
+
+async function putJobs(client: AdapterModule, port: number, plan: Extract<Plan, { kind: 'put' }>): Promise<Outcome> {
+  const connection = await client.connect(port);
+  const timing = await timed(() => drive(plan.jobs, plan.window, (index) => connection.put(makeBody(index))));
+  await connection.close();
+  return { timing, tally: null, enqueue: null, problems: [] };
+}
+
+async function reserveJobs(client: AdapterModule, port: number, plan: Extract<Plan, { kind: 'reserve' }>): Promise<Outcome> {
+  const connections = await Promise.all(Array.from({ length: plan.connections }, () => client.connect(port)));
+  const tally = new Tally(plan.jobs);
+  const timing = await timed(() =>
+    drive(plan.jobs, plan.connections, async (_, lane) => {
+      const connection = connections[lane]!;
+      const job = await connection.reserve();
+      tally.see(job.body);
+      await connection.delete(job.id);
+    }),
+  );
+  await Promise.all(connections.map((connection) => connection.close()));
+  return { timing, tally: tally.summary(), enqueue: null, problems: [] };
+}
+
+async function carryOut(task: ChildTask): Promise<Outcome> {
+  const { plan, port } = task;
+  switch (plan.kind) {
+    case 'put':
+      return putJobs(await adapterNamed(task.client).load(), port, plan);
+    case 'reserve':
+      return reserveJobs(await adapterNamed(task.client).load(), port, plan);
+    case 'worker': {
+      const { run, ...rest } = await runWorkerCase(port, plan.jobs, plan.concurrency, timed);
+      return { timing: run, ...rest };
+    }
+  }
+}
+
+const task = JSON.parse(process.argv[2] ?? '') as ChildTask;
+const result: ChildResult = await carryOut(task).then(
+  ({ problems, ...outcome }) => ({
+    ...outcome,
+    maxRssKb: process.resourceUsage().maxRSS,
+    error: problems.length === 0 ? null : problems.slice(0, 3).join('; '),
+  }),
+  (error: unknown) => ({
+    timing: null,
+    tally: null,
+    enqueue: null,
+    maxRssKb: process.resourceUsage().maxRSS,
+    error: error instanceof Error ? error.message : String(error),
+  }),
+);
+// Some clients leave sockets or timers behind: exit once the parent has the result.
+process.send?.(result, () => process.exit(0));

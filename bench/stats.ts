@@ -1,0 +1,119 @@
+/**
+ * From trials to one row per client and case: medians over the runs, the ratio to the case's
+ * ceiling (raw), and the markdown table.
+ */
+import type { AdapterInfo } from './adapters/index.js';
+import type { CaseDef } from './cases.js';
+import type { TrialResult } from './trial.js';
+
+export interface Row {
+  caseDef: CaseDef;
+  adapter: AdapterInfo;
+  jobs: number;
+  /** How the client ran (describePlan). */
+  mode: string;
+  trials: TrialResult[];
+}
+
+export interface Summary {
+  row: Row;
+  jobsPerSec: number;
+  minJobsPerSec: number;
+  maxJobsPerSec: number;
+  cpuUsPerJob: number;
+  rssMb: number;
+  enqueuePerSec: number | null;
+  /** The first failure of any run: then the row does not count. */
+  failure: string | null;
+  /** Median jobs/s over raw's in the same case; null without a valid raw row. */
+  ratio: number | null;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function summarize(rows: Row[]): Summary[] {
+  const base = rows.map((row) => {
+    const of = (pick: (trial: TrialResult) => number): number => median(row.trials.map(pick));
+    const rates = row.trials.map((trial) => trial.jobsPerSec);
+    const enqueue = row.trials.map((trial) => trial.enqueuePerSec).filter((rate) => rate !== null);
+    return {
+      row,
+      jobsPerSec: median(rates),
+      minJobsPerSec: Math.min(...rates),
+      maxJobsPerSec: Math.max(...rates),
+      cpuUsPerJob: of((trial) => trial.cpuUsPerJob),
+      rssMb: of((trial) => trial.rssMb),
+      enqueuePerSec: enqueue.length === 0 ? null : median(enqueue),
+      failure: row.trials.find((trial) => trial.failure !== null)?.failure ?? null,
+      ratio: null,
+    };
+  });
+  return base.map((summary) => {
+    const ceiling = base.find((other) => other.row.caseDef === summary.row.caseDef && other.row.adapter.name === 'raw');
+    const valid = ceiling !== undefined && ceiling.failure === null && ceiling.jobsPerSec > 0;
+    return { ...summary, ratio: valid ? summary.jobsPerSec / ceiling.jobsPerSec : null };
+  });
+}
+
+export const formatNumber = (value: number, digits = 0): string =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+const COLUMNS: [title: string, align: 'left' | 'right'][] = [
+  ['case', 'left'],
+  ['client', 'left'],
+  ['jobs', 'right'],
+  ['mode', 'left'],
+  ['jobs/s (median)', 'right'],
+  ['min–max', 'right'],
+  ['× ceiling', 'right'],
+  ['CPU µs/job', 'right'],
+  ['peak RSS MB', 'right'],
+  ['check', 'left'],
+];
+
+const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+export function markdownTable(summaries: Summary[]): string {
+  const header = `| ${COLUMNS.map(([title]) => title).join(' | ')} |`;
+  const rule = `|${COLUMNS.map(([, align]) => (align === 'right' ? '---:' : '---')).join('|')}|`;
+  const lines = [header, rule];
+  for (const summary of summaries) {
+    const { row } = summary;
+    const rate = formatNumber(summary.jobsPerSec);
+    const runs = row.trials.length;
+    const failed = row.trials.filter((trial) => trial.failure !== null).length;
+    lines.push(
+      `| ${[
+        `(${row.caseDef.id}) ${row.caseDef.title}`,
+        row.adapter.name === 'raw' ? 'raw (ceiling)' : row.adapter.name,
+        formatNumber(row.jobs),
+        row.mode,
+        summary.failure === null ? rate : `~~${rate}~~`,
+        `${formatNumber(summary.minJobsPerSec)}–${formatNumber(summary.maxJobsPerSec)}`,
+        summary.ratio === null || summary.failure !== null ? '—' : `${formatNumber(summary.ratio, 2)}×`,
+        formatNumber(summary.cpuUsPerJob, 1),
+        formatNumber(summary.rssMb),
+        summary.failure === null ? `ok (${runs} runs)` : `**FAILED** ${failed}/${runs}: ${summary.failure}`,
+      ]
+        .map(cell)
+        .join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Notes under the table: the worker case's enqueue rate. */
+export function tableNotes(summaries: Summary[]): string[] {
+  return summaries.flatMap(({ row, enqueuePerSec }) =>
+    enqueuePerSec === null
+      ? []
+      : [
+          `(${row.caseDef.id}) ${row.adapter.name}: enqueueing the ${formatNumber(row.jobs)} jobs with defineJob ` +
+            `(100 in flight; not in the table's figure) ran at ${formatNumber(enqueuePerSec)} jobs/s (median).`,
+        ],
+  );
+}

@@ -1,0 +1,29 @@
+/** What the benchmark parent asks of a child process, and what the child reports back. */
+import type { TallySummary } from './bodies.js';
+import type { Plan } from './cases.js';
+
+export interface ChildTask {
+  /** The adapter's name (adapters/index.ts). */
+  client: string;
+  plan: Plan;
+  port: number;
+}
+
+export interface Timing {
+  elapsedMs: number;
+  /** User + system CPU time of the child over the timed part, in microseconds. */
+  cpuUs: number;
+}
+
+export interface ChildResult {
+  /** The timed part; null when the run failed before it ended. */
+  timing: Timing | null;
+  /** Peak resident set size of the child over its whole life, in KiB (getrusage). */
+  maxRssKb: number;
+  /** The bodies the client received (reserve and worker plans; put plans are drained by the parent). */
+  tally: TallySummary | null;
+  /** Worker plan: how long enqueueing the jobs with defineJob took (timed apart from the run). */
+  enqueue: Timing | null;
+  /** Why the run failed, or null. */
+  error: string | null;
+}

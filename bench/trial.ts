@@ -1,0 +1,74 @@
+/**
+ * One trial: a fresh server, the tube filled if the case reserves, the client measured in a child
+ * process of its own, then the checks (bodies each seen exactly once and intact, server counters).
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { tallyProblem, type TallySummary } from './bodies.js';
+import type { Plan } from './cases.js';
+import { checkCounters, drain, freshServer, prefill } from './server.js';
+import type { ChildResult, ChildTask } from './task.js';
+
+const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
+
+export interface TrialOptions {
+  /** A child still running after this long is killed and the trial fails. */
+  timeoutMs: number;
+  /** Where `node --cpu-prof` writes the child's profile; null for no profile. */
+  profileDir: string | null;
+}
+
+export interface TrialResult {
+  jobsPerSec: number;
+  cpuUsPerJob: number;
+  rssMb: number;
+  /** Worker case: the rate of enqueueing with defineJob, timed apart. */
+  enqueuePerSec: number | null;
+  /** Why the trial does not count, or null. */
+  failure: string | null;
+}
+
+export async function runTrial(client: string, plan: Plan, options: TrialOptions): Promise<TrialResult> {
+  const server = await freshServer();
+  try {
+    if (plan.kind === 'reserve') await prefill(server.port, plan.jobs);
+    const result = await runChild({ client, plan, port: server.port }, options);
+    const tally: TallySummary | null = plan.kind === 'put' ? await drain(server.port, plan.jobs) : result.tally;
+    const problems = [
+      result.error,
+      tally === null ? 'no bodies were checked' : tallyProblem(tally),
+      await checkCounters(server.port, plan.jobs),
+    ].filter((problem) => problem !== null);
+    const timing = result.timing;
+    return {
+      jobsPerSec: timing === null ? 0 : plan.jobs / (timing.elapsedMs / 1000),
+      cpuUsPerJob: timing === null ? 0 : timing.cpuUs / plan.jobs,
+      rssMb: result.maxRssKb / 1024,
+      enqueuePerSec: result.enqueue === null ? null : plan.jobs / (result.enqueue.elapsedMs / 1000),
+      failure: problems.length === 0 ? null : problems.join('; '),
+    };
+  } finally {
+    await server.kill();
+  }
+}
+
+function runChild(task: ChildTask, options: TrialOptions): Promise<ChildResult> {
+  const execArgv = ['--no-deprecation'];
+  if (options.profileDir !== null) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${task.client}-${Date.now()}.cpuprofile`);
+  const child = fork(CHILD, [JSON.stringify(task)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve) => {
+    let result: ChildResult | null = null;
+    const failed = (error: string): ChildResult => ({ timing: null, tally: null, enqueue: null, maxRssKb: 0, error });
+    const timer = setTimeout(() => {
+      result ??= failed(`timed out after ${options.timeoutMs / 1000} s`);
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.on('message', (message) => {
+      result ??= message as ChildResult;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(result ?? failed(`the child exited (${signal ?? code}) without a result`));
+    });
+  });
+}
