@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import type { Client } from '../client.js';
+import type { Job } from '../protocol/replies.js';
 import { ConnectionError, DeadlineSoonError, ProtocolError, TimeoutError } from '../errors.js';
 import { runJob, type RunHost, type RunState } from './run-job.js';
 
@@ -24,6 +25,8 @@ export class Slot {
   private client: Client | null = null;
   private state: SlotState = 'idle';
   private run: RunState | null = null;
+  /** A reserve sent behind the last job's delete, on `client`; taken by the next turn of the loop. */
+  private nextJob: Promise<Job> | null = null;
   private readonly host: SlotHost;
   private readonly index: number;
 
@@ -45,7 +48,7 @@ export class Slot {
       if (client === null) continue;
       try {
         this.state = 'reserving';
-        const job = await client.reserve();
+        const job = await (this.takeNextJob() ?? client.reserve());
         this.state = 'working';
         // Only a job proves the connection healthy; a server that accepts and drops must not make us spin.
         failures = 0;
@@ -54,7 +57,7 @@ export class Slot {
           client.destroy();
           break;
         }
-        this.run = { abandoned: false };
+        this.run = { abandoned: false, reserveNext: () => this.reserveAhead(client) };
         await runJob(client, job, this.host, this.run);
       } catch (error) {
         if (this.host.stopping) break;
@@ -66,6 +69,19 @@ export class Slot {
     }
     this.state = 'stopped';
     await this.closeClient();
+  }
+
+  private reserveAhead(client: Client): void {
+    if (this.host.stopping || this.nextJob !== null) return;
+    // If the loop never takes it (a stop, a lost connection), closing the connection hands back any job it brings.
+    this.nextJob = client.reserve();
+    this.nextJob.catch(() => undefined);
+  }
+
+  private takeNextJob(): Promise<Job> | null {
+    const next = this.nextJob;
+    this.nextJob = null;
+    return next;
   }
 
   /** At stop: a slot waiting for a job lets go at once. */
@@ -109,6 +125,7 @@ export class Slot {
       log('slot %d lost its connection: %s', this.index, error.message);
       client.destroy();
       this.client = null;
+      this.nextJob = null;
     }
     this.host.reportError(error);
   }
