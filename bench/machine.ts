@@ -32,9 +32,21 @@ function peerVersions(): string {
     .join(', ');
 }
 
+/** The commit measured, and whether src/ had changes on top of it. */
+function sourceVersion(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
+    return `beanline at commit ${commit}${dirty ? ' with uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'beanline (not a git checkout)';
+  }
+}
+
 export function machineLines(): string[] {
   const [load1, load5] = os.loadavg();
   return [
+    `- ${sourceVersion()}`,
     `- CPU: ${cpuModel()}, ${os.availableParallelism()} cores (nproc), shared by the server, the client and anything else running`,
     `- Node ${process.version}; ${beanstalkdVersion()}; ${os.type()} ${os.release()}`,
     `- Peers: ${peerVersions()}`,

@@ -6,9 +6,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ADAPTERS, adapterNamed } from './adapters/index.js';
+import { ADAPTERS } from './adapters/index.js';
 import { CASES, describePlan, takesPart, type CaseDef, type CaseId } from './cases.js';
 import { machineLines } from './machine.js';
+import { describePlacement, PLACEMENTS, type Placement } from './placement.js';
 import { formatNumber, markdownTable, summarize, tableNotes, type Row } from './stats.js';
 import { judgeTargets, targetLines } from './targets.js';
 import { runTrial } from './trial.js';
@@ -19,24 +20,42 @@ const USAGE = `npm run bench -- [options]
   --clients x,y     clients to run (default all: ${ADAPTERS.map((a) => a.name).join(',')})
   --jobs a=N,...    job counts per case (defaults: ${CASES.map((c) => `${c.id}=${c.jobs}`).join(',')})
   --timeout S       seconds before a measurement is killed and marked failed (default 300)
+  --pin MODE        none (default), same (server and client on CPU 0) or split (server CPU 0, client CPU 1)
   --profile DIR     run each child under node --cpu-prof, writing profiles to DIR
-  --write           put the results into BENCHMARKS.md (between its bench:results markers)`;
+  --write           put the results into BENCHMARKS.md (between its bench:results markers; with
+                    --pin same or split, its bench:results-same or -split markers)`;
 
-const MARK_START = '<!-- bench:results:start -->';
-const MARK_END = '<!-- bench:results:end -->';
+/** The block of BENCHMARKS.md that --write replaces: one per placement. */
+const marker = (placement: Placement, end: 'start' | 'end'): string =>
+  `<!-- bench:results${placement === 'none' ? '' : `-${placement}`}:${end} -->`;
 
-const { values: args } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    only: { type: 'string' },
-    clients: { type: 'string' },
-    jobs: { type: 'string', default: '' },
-    timeout: { type: 'string', default: '300' },
-    profile: { type: 'string' },
-    write: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+/** A mistake on the command line: say what, show the usage, exit 2. */
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        runs: { type: 'string', default: '3' },
+        only: { type: 'string' },
+        clients: { type: 'string' },
+        jobs: { type: 'string', default: '' },
+        timeout: { type: 'string', default: '300' },
+        pin: { type: 'string', default: 'none' },
+        profile: { type: 'string' },
+        write: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+}
+
+const args = parseCommandLine();
 
 if (args.help) {
   console.log(USAGE);
@@ -45,7 +64,7 @@ if (args.help) {
 
 function positive(name: string, text: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name}: expected a whole number of 1 or more, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < 1) usageError(`--${name}: expected a whole number of 1 or more, got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -53,20 +72,25 @@ const list = (text: string | undefined): string[] | null => (text === undefined 
 
 const runs = positive('runs', args.runs);
 const timeoutMs = positive('timeout', args.timeout) * 1000;
+const placement = args.pin as Placement;
+if (!PLACEMENTS.includes(placement)) usageError(`--pin: expected one of ${PLACEMENTS.join(', ')}, got ${JSON.stringify(args.pin)}`);
 const onlyCases = list(args.only);
 const cases = CASES.filter((c) => onlyCases === null || onlyCases.includes(c.id));
-const adapters = (list(args.clients) ?? ADAPTERS.map((a) => a.name)).map(adapterNamed);
+const adapters = (list(args.clients) ?? ADAPTERS.map((a) => a.name)).map((name) => {
+  const adapter = ADAPTERS.find((candidate) => candidate.name === name);
+  return adapter ?? usageError(`--clients: unknown client ${JSON.stringify(name)}`);
+});
 const jobCounts = new Map<CaseId, number>(
   (list(args.jobs) ?? [])
     .filter((entry) => entry !== '')
     .map((entry) => {
       const [id, count] = entry.split('=');
       const caseDef = CASES.find((c) => c.id === id);
-      if (caseDef === undefined || count === undefined) throw new Error(`--jobs: expected id=count, got ${JSON.stringify(entry)}`);
+      if (caseDef === undefined || count === undefined) usageError(`--jobs: expected id=count, got ${JSON.stringify(entry)}`);
       return [caseDef.id, positive('jobs', count)];
     }),
 );
-if (cases.length === 0) throw new Error(`--only: no such case; known: ${CASES.map((c) => c.id).join(',')}`);
+if (cases.length === 0) usageError(`--only: no such case; known: ${CASES.map((c) => c.id).join(',')}`);
 
 const machine = machineLines();
 const rows: Row[] = cases.flatMap((caseDef: CaseDef) =>
@@ -83,7 +107,7 @@ const started = Date.now();
 for (let run = 1; run <= runs; run += 1) {
   for (const row of rows) {
     const plan = row.caseDef.plan(row.adapter, row.jobs);
-    const trial = await runTrial(row.adapter.name, plan, { timeoutMs, profileDir: args.profile ?? null });
+    const trial = await runTrial(row.adapter.name, plan, { timeoutMs, profileDir: args.profile ?? null, placement });
     row.trials.push(trial);
     console.error(
       `[run ${run}/${runs}] (${row.caseDef.id}) ${row.adapter.name.padEnd(14)} ${formatNumber(trial.jobsPerSec).padStart(9)} jobs/s ` +
@@ -100,10 +124,11 @@ const report = [
     `${formatNumber((Date.now() - started) / 1000)} s in all):`,
   '',
   ...machine,
+  `- Placement: ${describePlacement(placement)}`,
   '',
   markdownTable(summaries),
   '',
-  ...tableNotes(summaries).map((note) => `${note}`),
+  ...tableNotes(summaries),
   '',
   'Targets:',
   '',
@@ -115,9 +140,10 @@ console.log(report);
 if (args.write) {
   const file = new URL('../../BENCHMARKS.md', import.meta.url);
   const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(MARK_START);
-  const end = text.indexOf(MARK_END);
-  if (start === -1 || end < start) throw new Error(`BENCHMARKS.md lacks the ${MARK_START} ... ${MARK_END} markers`);
-  writeFileSync(file, `${text.slice(0, start + MARK_START.length)}\n${report}\n${text.slice(end)}`);
+  const [startMark, endMark] = [marker(placement, 'start'), marker(placement, 'end')];
+  const start = text.indexOf(startMark);
+  const end = text.indexOf(endMark);
+  if (start === -1 || end < start) throw new Error(`BENCHMARKS.md lacks the ${startMark} ... ${endMark} markers`);
+  writeFileSync(file, `${text.slice(0, start + startMark.length)}\n${report}\n${text.slice(end)}`);
   console.error('BENCHMARKS.md updated');
 }

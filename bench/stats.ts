@@ -75,6 +75,8 @@ const COLUMNS: [title: string, align: 'left' | 'right'][] = [
   ['check', 'left'],
 ];
 
+const clip = (text: string, length: number): string => (text.length <= length ? text : `${text.slice(0, length - 1)}…`);
+
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 export function markdownTable(summaries: Summary[]): string {
@@ -97,7 +99,7 @@ export function markdownTable(summaries: Summary[]): string {
         summary.ratio === null || summary.failure !== null ? '—' : `${formatNumber(summary.ratio, 2)}×`,
         formatNumber(summary.cpuUsPerJob, 1),
         formatNumber(summary.rssMb),
-        summary.failure === null ? `ok (${runs} runs)` : `**FAILED** ${failed}/${runs}: ${summary.failure}`,
+        summary.failure === null ? `ok (${runs} runs)` : `**FAILED** ${failed}/${runs}: ${clip(summary.failure, 140)}`,
       ]
         .map(cell)
         .join(' | ')} |`,
@@ -106,14 +108,16 @@ export function markdownTable(summaries: Summary[]): string {
   return lines.join('\n');
 }
 
-/** Notes under the table: the worker case's enqueue rate. */
+/** Notes under the table: the cases without peers, and the worker case's enqueue rate. */
 export function tableNotes(summaries: Summary[]): string[] {
-  return summaries.flatMap(({ row, enqueuePerSec }) =>
-    enqueuePerSec === null
-      ? []
-      : [
-          `(${row.caseDef.id}) ${row.adapter.name}: enqueueing the ${formatNumber(row.jobs)} jobs with defineJob ` +
-            `(100 in flight; not in the table's figure) ran at ${formatNumber(enqueuePerSec)} jobs/s (median).`,
-        ],
-  );
+  const alone = [...new Set(summaries.map(({ row }) => row.caseDef).filter((caseDef) => !caseDef.peers))];
+  const notes = alone.length === 0 ? [] : [`${alone.map((caseDef) => `(${caseDef.id})`).join(', ')}: beanline and raw only; peers n/a.`];
+  for (const { row, enqueuePerSec } of summaries) {
+    if (enqueuePerSec === null) continue;
+    notes.push(
+      `(${row.caseDef.id}) ${row.adapter.name}: enqueueing the ${formatNumber(row.jobs)} jobs with defineJob ` +
+        `(100 in flight; not in the table's figure) ran at ${formatNumber(enqueuePerSec)} jobs/s (median).`,
+    );
+  }
+  return notes;
 }

@@ -6,6 +6,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tallyProblem, type TallySummary } from './bodies.js';
 import type { Plan } from './cases.js';
+import { pin, type Placement } from './placement.js';
 import { checkCounters, drain, freshServer, prefill } from './server.js';
 import type { ChildResult, ChildTask } from './task.js';
 
@@ -16,6 +17,7 @@ export interface TrialOptions {
   timeoutMs: number;
   /** Where `node --cpu-prof` writes the child's profile; null for no profile. */
   profileDir: string | null;
+  placement: Placement;
 }
 
 export interface TrialResult {
@@ -31,6 +33,7 @@ export interface TrialResult {
 export async function runTrial(client: string, plan: Plan, options: TrialOptions): Promise<TrialResult> {
   const server = await freshServer();
   try {
+    pin(server.pid, options.placement, 'server');
     if (plan.kind === 'reserve') await prefill(server.port, plan.jobs);
     const result = await runChild({ client, plan, port: server.port }, options);
     const tally: TallySummary | null = plan.kind === 'put' ? await drain(server.port, plan.jobs) : result.tally;
@@ -47,6 +50,10 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       enqueuePerSec: result.enqueue === null ? null : plan.jobs / (result.enqueue.elapsedMs / 1000),
       failure: problems.length === 0 ? null : problems.join('; '),
     };
+  } catch (error) {
+    // The harness itself failed (filling, draining or reading the server): the trial does not count.
+    const failure = `harness: ${error instanceof Error ? error.message : String(error)}`;
+    return { jobsPerSec: 0, cpuUsPerJob: 0, rssMb: 0, enqueuePerSec: null, failure };
   } finally {
     await server.kill();
   }
@@ -54,8 +61,12 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
 
 function runChild(task: ChildTask, options: TrialOptions): Promise<ChildResult> {
   const execArgv = ['--no-deprecation'];
-  if (options.profileDir !== null) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${task.client}-${Date.now()}.cpuprofile`);
+  if (options.profileDir !== null) {
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${task.client}-${Date.now()}.cpuprofile`);
+  }
   const child = fork(CHILD, [JSON.stringify(task)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Before the child has connected: loading its modules takes far longer than this.
+  pin(child.pid, options.placement, 'client');
   return new Promise((resolve) => {
     let result: ChildResult | null = null;
     const failed = (error: string): ChildResult => ({ timing: null, tally: null, enqueue: null, maxRssKb: 0, error });
