@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, pause } from './backoff.js';
 import { Connection } from './connection.js';
 import { ConnectionError } from './errors.js';
 import { Fifo } from './fifo.js';
@@ -58,8 +58,8 @@ export class Link extends EventEmitter<LinkEvents> {
   private state: State = 'open';
   private readonly queue = new Fifo<Queued>();
   private queueTimer: NodeJS.Timeout | null = null;
-  /** Ends the wait between attempts early (on close). */
-  private wake: (() => void) | null = null;
+  /** Aborted when the link closes for good: ends the wait between attempts early. */
+  private readonly closed = new AbortController();
   private replyBytes = 0;
 
   static async open(options: ResolvedOptions): Promise<Link> {
@@ -79,7 +79,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.restore = restore;
   }
 
-  /** True while commands are accepted: connected, or reconnecting with room in the queue. */
+  /** True while commands are accepted: connected, or reconnecting (they queue, up to queueLimit). */
   get usable(): boolean {
     return this.state === 'reconnecting' || (this.state === 'open' && this.connection.usable);
   }
@@ -147,7 +147,7 @@ export class Link extends EventEmitter<LinkEvents> {
       }
       const delayMs = backoffDelay(attempt, policy.minDelayMs, policy.maxDelayMs);
       this.emit('reconnecting', { attempt, delayMs, error });
-      await this.pause(delayMs);
+      await pause(delayMs, this.closed.signal);
       if (this.state !== 'reconnecting') return;
       const next = await Connection.open(this.options).catch((failure: Error) => failure);
       if (next instanceof Error) {
@@ -172,20 +172,6 @@ export class Link extends EventEmitter<LinkEvents> {
       this.emit('reconnect', { attempt });
       return;
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
   }
 
   private enqueue<T>(name: string, head: string, body: Buffer | null, decode: Decoder<T>, holdMs: number): Promise<T> {
@@ -246,7 +232,7 @@ export class Link extends EventEmitter<LinkEvents> {
   private finish(error: Error | undefined, queuedCause: Error | undefined): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.wake?.();
+    this.closed.abort();
     if (this.queueTimer !== null) clearTimeout(this.queueTimer);
     this.queueTimer = null;
     for (const queued of this.queue.drain()) {

@@ -1,6 +1,7 @@
 import genericPool from 'generic-pool';
 import { setTimeout as delay } from 'node:timers/promises';
 import createDebug from 'debug';
+import { backoffDelay } from './backoff.js';
 import { Client, type PutOptions } from './client.js';
 import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js';
 import type { ConnectOptions } from './options.js';
@@ -56,7 +57,7 @@ export class Pool {
     this.pool = genericPool.createPool<Client>(
       {
         create: async () => {
-          if (this.connectFailures > 0) await delay(Math.min(1000, 25 * 2 ** this.connectFailures));
+          if (this.connectFailures > 0) await delay(backoffDelay(this.connectFailures, 50, 1000));
           try {
             const client = await Client.connect(target);
             this.connectFailures = 0;

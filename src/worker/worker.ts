@@ -1,6 +1,6 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import createDebug from 'debug';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay, pause } from '../backoff.js';
 import { Client } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AnyJobDefinition } from '../jobs/define.js';
@@ -169,7 +169,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
       reportError: (error) => this.reportError(error),
       connect: () => this.connect(),
-      pauseBeforeReconnect: (attempt) => this.pause(backoffDelay(attempt, this.minDelayMs, this.maxDelayMs)),
+      pauseBeforeReconnect: (attempt) => pause(backoffDelay(attempt, this.minDelayMs, this.maxDelayMs), this.abort.signal),
     };
   }
 
@@ -184,18 +184,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw error;
     }
     return client;
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.abort.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.abort.signal.addEventListener('abort', done);
-    });
   }
 
   /** An `error` event when someone listens; else a process warning, so a worker is never killed by one bad job. */
