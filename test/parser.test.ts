@@ -237,6 +237,37 @@ describe('ReplyParser: many replies in one stream', () => {
   });
 });
 
+describe('ReplyParser: reply words and arguments', () => {
+  // Words without a data block (those with one are tested with their bodies above).
+  const word = fc
+    .oneof(
+      fc.constantFrom('INSERTED', 'DELETED', 'USING', 'NOT_FOUND', 'KICKED', 'WATCHING', 'TIMED_OUT', 'BURIED'),
+      // Words beanstalkd does not send still parse (their decoder then calls them unexpected), and
+      // so do prefixes and extensions of known ones.
+      fc.stringMatching(/^[A-Z_]{1,20}$/),
+      fc.constantFrom('INSERTE', 'INSERTEDX', 'O', 'OKAY', 'DELETED_', 'RESERVE', 'FOUNDS'),
+    )
+    .filter((candidate) => !['RESERVED', 'FOUND', 'OK'].includes(candidate));
+  const arg = fc.stringMatching(/^[a-z0-9.$()+;\/-]{0,12}$/);
+
+  test('property: the word and the arguments are those of the line split at each space', () => {
+    fc.assert(
+      fc.property(word, fc.array(arg, { maxLength: 4 }), (head, args) => {
+        const line = [head, ...args].join(' ');
+        assertParses([wireOf(line)], [replyOf(line)], line);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('a known word with a byte more or less is a different word, not the known one', () => {
+    assert.deepEqual(
+      parseChunks([wireOf('INSERTEDX 5'), wireOf('INSERTE 5'), wireOf('INSERTED 5')]).map((reply) => reply.word),
+      ['INSERTEDX', 'INSERTE', 'INSERTED'],
+    );
+  });
+});
+
 describe('ReplyParser: bodies', () => {
   test('a body split between its last byte and the trailing CR is emitted only when CRLF is complete', () => {
     assert.deepEqual(emittedAfterEach(['RESERVED 1 3\r\nabc', '\r', '\n']), [0, 0, 1]);

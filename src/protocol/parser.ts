@@ -19,8 +19,8 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 const CR = 13;
 const LF = 10;
-const REPLY_WORD = /^[A-Z_]+$/;
-const COUNT = /^\d{1,16}$/;
+const SPACE = 32;
+const UNDERSCORE = 95;
 
 /**
  * Turns the server's byte stream into replies, whatever the chunking. It never looks inside a
@@ -84,16 +84,15 @@ export class ReplyParser {
         this.keepPartialLine(chunk.subarray(offset));
         return;
       }
-      let line: Buffer;
       if (this.partialLine === null) {
-        line = chunk.subarray(offset, lf + 1);
-      } else {
-        line = Buffer.concat([this.partialLine, chunk.subarray(offset, lf + 1)]);
-        this.partialLine = null;
+        if (lf + 1 - offset > this.maxLineBytes) throw this.lineTooLong(lf + 1 - offset, true);
+        offset = this.takeLine(chunk, offset, lf, chunk, lf + 1);
+        continue;
       }
-      offset = lf + 1;
+      const line = Buffer.concat([this.partialLine, chunk.subarray(offset, lf + 1)]);
+      this.partialLine = null;
       if (line.length > this.maxLineBytes) throw this.lineTooLong(line.length, true);
-      offset = this.takeLine(line, chunk, offset);
+      offset = this.takeLine(line, 0, line.length - 1, chunk, lf + 1);
     }
   }
 
@@ -111,45 +110,48 @@ export class ReplyParser {
     );
   }
 
-  /** Handles one complete line (ending in LF); returns the new offset in `chunk`. */
-  private takeLine(line: Buffer, chunk: Buffer, offset: number): number {
-    const end = line.length - 2;
-    if (end < 1 || line[end] !== CR) {
-      throw new ProtocolError(`reading a reply line: expected a CRLF-terminated line, got ${quote(line)}`);
+  /**
+   * Handles one complete line, `line[start..lf]` (lf is the index of its LF), read by indexes so that
+   * the hot path makes no view of it. The data block, if any, starts at `offset` in `chunk`; returns
+   * the new offset in `chunk`.
+   */
+  private takeLine(line: Buffer, start: number, lf: number, chunk: Buffer, offset: number): number {
+    const end = lf - 1;
+    if (end <= start || line[end] !== CR) {
+      throw new ProtocolError(`reading a reply line: expected a CRLF-terminated line, got ${quote(line, start, lf + 1)}`);
     }
-    const text = line.toString('latin1', 0, end);
-    const words = text.split(' ');
-    const word = words[0] ?? '';
-    if (!REPLY_WORD.test(word)) {
-      throw new ProtocolError(`reading a reply line: ${quote(line)} is not a beanstalkd reply`);
+    let space = start;
+    while (space < end && line[space] !== SPACE) space += 1;
+    const word = replyWord(line, start, space);
+    if (word === null) {
+      throw new ProtocolError(`reading a reply line: ${quote(line, start, lf + 1)} is not a beanstalkd reply`);
     }
-    words.shift();
+    const args = splitArgs(line, space, end);
     if (word !== 'RESERVED' && word !== 'FOUND' && word !== 'OK') {
-      this.onReply({ word, args: words, body: null });
+      this.onReply({ word, args, body: null });
       return offset;
     }
-    const bytes = this.bodyLength(words, line);
+    const bytes = this.bodyLength(args, line, start, lf);
     if (chunk.length - offset >= bytes + 2) {
       // The whole block is in this chunk: one copy out of it, then check the trailer in place.
       const body = Buffer.allocUnsafe(bytes);
       chunk.copy(body, 0, offset, offset + bytes);
       if (chunk[offset + bytes] !== CR || chunk[offset + bytes + 1] !== LF) throw this.badTrailer(word, bytes);
-      this.onReply({ word, args: words, body });
+      this.onReply({ word, args, body });
       return offset + bytes + 2;
     }
     this.bodyWord = word;
-    this.bodyArgs = words;
+    this.bodyArgs = args;
     this.body = Buffer.allocUnsafe(bytes);
     this.bodyReceived = 0;
     return offset;
   }
 
-  private bodyLength(words: string[], line: Buffer): number {
-    const count = words[words.length - 1];
-    if (count === undefined || !COUNT.test(count)) {
-      throw new ProtocolError(`reading a reply line: ${quote(line)} lacks a byte count`);
+  private bodyLength(args: string[], line: Buffer, start: number, lf: number): number {
+    const bytes = parseCount(args[args.length - 1]);
+    if (bytes === null) {
+      throw new ProtocolError(`reading a reply line: ${quote(line, start, lf + 1)} lacks a byte count`);
     }
-    const bytes = Number(count);
     if (bytes > this.maxBodyBytes) {
       throw new ProtocolError(
         `reading a reply line: declared data block of ${bytes} bytes exceeds the ${this.maxBodyBytes}-byte limit`,
@@ -186,7 +188,72 @@ export class ReplyParser {
   }
 }
 
-function quote(line: Buffer): string {
-  const shown = line.subarray(0, 64).toString('latin1');
-  return JSON.stringify(line.length > 64 ? `${shown}...` : shown);
+function quote(line: Buffer, start: number, end: number): string {
+  const shown = line.toString('latin1', start, Math.min(end, start + 64));
+  return JSON.stringify(end - start > 64 ? `${shown}...` : shown);
+}
+
+/**
+ * The reply word of `line[start..end)`: one of the words beanstalkd sends, as a shared constant
+ * string (no allocation for the replies that come by the thousand), any other run of A-Z and `_`
+ * as a new string (its decoder then says it was unexpected), or null if it cannot be a reply word.
+ */
+function replyWord(line: Buffer, start: number, end: number): string | null {
+  const length = end - start;
+  if (length === 0) return null;
+  const known = KNOWN_WORDS[line[start] as number];
+  if (known !== undefined) {
+    for (const [word, bytes] of known) {
+      if (bytes.length === length && sameBytes(line, start, bytes)) return word;
+    }
+  }
+  for (let i = start; i < end; i += 1) {
+    const byte = line[i] as number;
+    if ((byte < 0x41 || byte > 0x5a) && byte !== UNDERSCORE) return null;
+  }
+  return line.toString('latin1', start, end);
+}
+
+/** Whether `line` holds `bytes` at `start`; a loop, as Buffer#compare costs more than these few bytes. */
+function sameBytes(line: Buffer, start: number, bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i += 1) if (line[start + i] !== bytes[i]) return false;
+  return true;
+}
+
+/** The space-separated words after the reply word (`line[space]` is the space, or `end` for none), as split(' ') gives them. */
+function splitArgs(line: Buffer, space: number, end: number): string[] {
+  const args: string[] = [];
+  let from = space + 1;
+  while (from <= end) {
+    let to = from;
+    while (to < end && line[to] !== SPACE) to += 1;
+    args.push(line.toString('latin1', from, to));
+    from = to + 1;
+  }
+  return args;
+}
+
+/** A decimal count of 1 to 16 digits (the largest a JS number holds exactly, near enough), or null. */
+export function parseCount(text: string | undefined): number | null {
+  if (text === undefined || text.length === 0 || text.length > 16) return null;
+  let value = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+const REPLY_WORDS = [
+  'INSERTED', 'BURIED', 'EXPECTED_CRLF', 'JOB_TOO_BIG', 'DRAINING', 'USING', 'DEADLINE_SOON', 'TIMED_OUT',
+  'RESERVED', 'DELETED', 'NOT_FOUND', 'RELEASED', 'TOUCHED', 'WATCHING', 'NOT_IGNORED', 'FOUND', 'KICKED',
+  'OK', 'PAUSED', 'OUT_OF_MEMORY', 'INTERNAL_ERROR', 'BAD_FORMAT', 'UNKNOWN_COMMAND',
+] as const;
+
+/** The known reply words by their first byte, each with its bytes. */
+const KNOWN_WORDS: (readonly (readonly [string, Buffer])[] | undefined)[] = [];
+for (const word of REPLY_WORDS) {
+  const first = word.charCodeAt(0);
+  KNOWN_WORDS[first] = [...(KNOWN_WORDS[first] ?? []), [word, Buffer.from(word, 'latin1')]];
 }

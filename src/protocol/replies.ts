@@ -14,7 +14,7 @@ import {
   type BeanstalkError,
   type ServerErrorCode,
 } from '../errors.js';
-import type { Reply } from './parser.js';
+import { parseCount, type Reply } from './parser.js';
 import {
   parseJobStats,
   parseServerStats,
@@ -74,9 +74,9 @@ function unexpected(reply: Reply, command: string): ProtocolError {
 }
 
 function integer(reply: Reply, index: number, command: string): number {
-  const text = reply.args[index];
-  if (text === undefined || !/^\d{1,16}$/.test(text)) throw unexpected(reply, command);
-  return Number(text);
+  const value = parseCount(reply.args[index]);
+  if (value === null) throw unexpected(reply, command);
+  return value;
 }
 
 /** A decoder for replies that are a single word with nothing to return. */
