@@ -7,12 +7,17 @@ import { Fifo } from './fifo.js';
 import type { ResolvedOptions } from './options.js';
 import { DEFAULT_MAX_BODY_BYTES, ReplyParser, type Reply } from './protocol/parser.js';
 import type { Decoder } from './protocol/replies.js';
+import { ReadPacer } from './read-pacer.js';
 
 const logConnection = createDebug('beanline:connection');
 const logCommand = createDebug('beanline:command');
 
 /** Commands issued in one tick are written together, in writes of about this size at most. */
 const BATCH_BYTES = 64 * 1024;
+/** One read takes at most this much; the buffer is the connection's own and reused for every read. */
+const READ_BUFFER_BYTES = 64 * 1024;
+/** How long a paced socket is left unread (setTimeout's smallest step). */
+const HOLD_MS = 1;
 const QUIT = 'quit\r\n';
 const CR = 13;
 const LF = 10;
@@ -50,6 +55,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly parser: ReplyParser;
   private readonly commandTimeoutMs: number;
   private readonly timeoutTimer: NodeJS.Timeout | null = null;
+  /** Null when reads are not paced (TLS, or `coalesceReads: false`). */
+  private readonly pacer: ReadPacer | null;
+  private holdTimer: NodeJS.Timeout | null = null;
   /** Issued, not yet written (waiting for the next flush or for the socket to drain). */
   private readonly unsent = new Fifo<Command>();
   /** Written, waiting for their replies, oldest first. */
@@ -67,9 +75,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const { host, port } = options;
     return new Promise((resolve, reject) => {
       logConnection('connecting to %s:%d%s', host, port, options.tls ? ' (tls)' : '');
+      // Plain TCP reads into one buffer of the connection's own, which is also what lets a read be
+      // held back (pause() stops reading only in this mode); TLS gets its chunks as 'data' events.
+      const reader: { connection: Connection | null } = { connection: null };
       const socket =
         options.tls === null
-          ? net.connect({ host, port })
+          ? net.connect({
+              host,
+              port,
+              onread: {
+                buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+                callback: (bytes, buffer) => reader.connection?.onRead(bytes, buffer) ?? true,
+              },
+            })
           : tls.connect({ host, port, ...(net.isIP(host) === 0 ? { servername: host } : {}), ...options.tls });
       const readyEvent = options.tls === null ? 'connect' : 'secureConnect';
       let timer: NodeJS.Timeout | undefined;
@@ -78,7 +96,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         socket.removeListener(readyEvent, onReady);
         socket.removeListener('error', onError);
         if (error === null) {
-          resolve(new Connection(socket, options));
+          reader.connection = new Connection(socket, options);
+          resolve(reader.connection);
           return;
         }
         socket.destroy();
@@ -118,9 +137,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.closed = new Promise((resolve) => {
       this.markClosed = resolve;
     });
+    this.pacer = options.tls === null && options.coalesceReads ? new ReadPacer() : null;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 15_000);
-    socket.on('data', this.onData);
+    if (options.tls !== null) socket.on('data', this.onData);
     socket.on('drain', this.flush);
     socket.on('error', this.onSocketError);
     socket.on('close', this.onSocketClose);
@@ -244,6 +264,28 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
   };
 
+  /** A plain TCP read; returning false pauses the socket until the hold ends. */
+  private onRead(bytes: number, buffer: Uint8Array): boolean {
+    const due = this.inflight.length;
+    this.onData(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+    if (this.pacer === null || this.state === 'closed') return true;
+    // Replies are read inside this call and commands are only written on a later tick, so the
+    // difference is exactly the replies this read brought.
+    const wasHolding = this.pacer.holds;
+    const hold = this.pacer.afterRead(due, due - this.inflight.length, performance.now());
+    if (this.pacer.holds !== wasHolding) {
+      logConnection('%s:%d: reads with a deep pipeline are now %s', this.host, this.port, this.pacer.holds ? 'held' : 'free');
+    }
+    if (!hold) return true;
+    this.holdTimer = setTimeout(this.endHold, HOLD_MS);
+    return false;
+  }
+
+  private readonly endHold = (): void => {
+    this.holdTimer = null;
+    this.socket.resume();
+  };
+
   private readonly onReply = (reply: Reply): void => {
     // The rest of a chunk that arrived as the connection was torn down.
     if (this.state === 'closed') return;
@@ -309,6 +351,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.state = 'closed';
     this.closeReason = reason;
     if (this.timeoutTimer !== null) clearInterval(this.timeoutTimer);
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
     this.socket.destroy();
     const cause = reason ?? pendingCause ?? new ConnectionError('the connection was closed');
     const inflight = this.inflight.drain();

@@ -31,6 +31,14 @@ export interface ConnectOptions {
    * any queued command. `true` for the defaults below; default `false` (commands then fail at once).
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * With many replies due (a deep pipeline of puts, say), leave the socket unread for about a
+   * millisecond at a time so that one read takes many replies, instead of waking for each one.
+   * It cuts the client's CPU per command several times over and spares the server a wake-up per
+   * reply; a reply can reach its promise up to about a millisecond later. It adapts: when the
+   * server could run dry during a hold, it stops holding at that depth. Plain TCP only. Default true.
+   */
+  coalesceReads?: boolean;
 }
 
 export interface ReconnectOptions {
@@ -57,6 +65,7 @@ export interface ResolvedOptions {
   maxJobSize: number | undefined;
   maxReplyBytes: number | undefined;
   reconnect: ResolvedReconnect | null;
+  coalesceReads: boolean;
 }
 
 /** Reads `beanstalk://host:port` (or `beanstalks://` for TLS) into options. */
@@ -95,6 +104,7 @@ export function resolveOptions(target?: string | ConnectOptions): ResolvedOption
     maxJobSize: merged.maxJobSize === undefined ? undefined : nonNegative(merged.maxJobSize, 'maxJobSize'),
     maxReplyBytes: merged.maxReplyBytes === undefined ? undefined : nonNegative(merged.maxReplyBytes, 'maxReplyBytes'),
     reconnect: resolveReconnect(merged.reconnect),
+    coalesceReads: flag(merged.coalesceReads ?? true, 'coalesceReads'),
   };
 }
 
@@ -109,6 +119,13 @@ export function resolveReconnect(reconnect: boolean | ReconnectOptions | undefin
     queueLimit: nonNegative(given.queueLimit ?? 1000, 'reconnect.queueLimit'),
     queueTimeoutMs: nonNegative(given.queueTimeoutMs ?? 10_000, 'reconnect.queueTimeoutMs'),
   };
+}
+
+function flag(value: boolean, argument: string): boolean {
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(argument, `${argument} must be true or false, got ${String(value)}`);
+  }
+  return value;
 }
 
 function nonNegative(value: number, argument: string, infinite = false): number {

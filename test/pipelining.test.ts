@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { test } from 'node:test';
-import type { Client } from '../src/index.js';
+import { test, type TestContext } from 'node:test';
+import { ConnectionError, type Client, type ConnectOptions } from '../src/index.js';
 import { connectFor, onFreshTube, ownServer, track, untilWaiting, within } from './helpers/harness.js';
 import { sharedServer, uniqueTube } from './helpers/server.js';
 
@@ -22,26 +22,51 @@ interface Write {
 }
 
 /**
- * Runs `run` while recording every write on sockets connected to `port` (net.Socket.prototype.write
- * is wrapped for the duration and restored afterwards, even on failure).
+ * Runs `run` while calls to `method` on sockets connected to `port` are reported to `seen`
+ * (net.Socket.prototype[method] is wrapped for the duration and restored afterwards, even on failure).
+ * A socket counts as connected to `port` once seen so, even after it is destroyed.
  */
-async function recordWrites<T>(port: number, run: () => Promise<T>): Promise<{ result: T; writes: Write[] }> {
-  const original = net.Socket.prototype.write;
-  const writes: Write[] = [];
-  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]): boolean {
-    const accepted = (original as (...a: unknown[]) => boolean).apply(this, args);
-    if (this.remotePort === port) {
-      const chunk = args[0];
-      const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength;
-      writes.push({ bytes, buffered: this.writableLength });
-    }
-    return accepted;
-  } as typeof original;
+async function observeSockets<T>(
+  method: 'write' | 'resume',
+  port: number,
+  seen: (socket: net.Socket, args: unknown[]) => void,
+  run: () => Promise<T>,
+): Promise<T> {
+  const original = net.Socket.prototype[method] as (...args: unknown[]) => unknown;
+  const known = new WeakSet<net.Socket>();
+  net.Socket.prototype[method] = function (this: net.Socket, ...args: unknown[]): unknown {
+    if (this.remotePort === port) known.add(this);
+    const result = original.apply(this, args);
+    if (known.has(this)) seen(this, args);
+    return result;
+  } as never;
   try {
-    return { result: await run(), writes };
+    return await run();
   } finally {
-    net.Socket.prototype.write = original;
+    net.Socket.prototype[method] = original as never;
   }
+}
+
+/** Runs `run` while recording every write on sockets connected to `port`. */
+async function recordWrites<T>(port: number, run: () => Promise<T>): Promise<{ result: T; writes: Write[] }> {
+  const writes: Write[] = [];
+  const result = await observeSockets(
+    'write',
+    port,
+    (socket, [chunk]) => {
+      const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength;
+      writes.push({ bytes, buffered: socket.writableLength });
+    },
+    run,
+  );
+  return { result, writes };
+}
+
+/** Runs `run` while counting the ends of read holds (the connection resumes its socket) on `port`. */
+async function countResumes<T>(port: number, run: () => Promise<T>): Promise<{ result: T; resumes: number }> {
+  let resumes = 0;
+  const result = await observeSockets('resume', port, () => (resumes += 1), run);
+  return { result, resumes };
 }
 
 function assertIncreasing(ids: readonly number[]): void {
@@ -207,6 +232,68 @@ test('a huge burst is written as the socket drains instead of being buffered who
   // One batch (plus, at most, what the socket took before it asked for a drain) may wait in user
   // space; the backlog of several MiB must stay in the client's queue.
   assert.ok(peak <= 4 * BATCH_BYTES, `the socket held ${peak} bytes of a ${total}-byte burst`);
+});
+
+/** `count` puts pipelined at once on a client of a server of its own, and the read holds they caused. */
+async function heldPuts(t: TestContext, count: number, options: Omit<ConnectOptions, 'host' | 'port'>) {
+  const own = await ownServer(t);
+  const client = await connectFor(t, { host: own.host, port: own.port, ...options });
+  await client.put('warm-up');
+  const { result: ids, resumes } = await countResumes(own.port, () =>
+    within(putAll(client, count, (i) => `held ${i}`), 20_000, `${count} puts`),
+  );
+  assert.equal(ids.length, count);
+  assertIncreasing(ids);
+  return resumes;
+}
+
+test('with thousands of replies due, reads are held back and taken in batches; every put still resolves in order', async (t) => {
+  const count = 5000;
+  const resumes = await heldPuts(t, count, {});
+  // A read that left 256 or more due paused the socket, and the end of the hold resumed it.
+  assert.ok(resumes > 0, 'no read was held');
+  assert.ok(resumes < count / 10, `${resumes} holds for ${count} replies: reads did not take replies in batches`);
+});
+
+test('coalesceReads: false reads every reply as it comes, and a hold never starts', async (t) => {
+  assert.equal(await heldPuts(t, 5000, { coalesceReads: false }), 0);
+});
+
+test('destroyed while a read is held: what is pending rejects, and the hold does not outlive the socket', async (t) => {
+  const own = await ownServer(t);
+  const client = await connectFor(t, own.url);
+  await client.put('warm-up');
+
+  let socket: net.Socket | null = null;
+  let resumesAfterDestroy = 0;
+  const outcomes = await observeSockets(
+    'write',
+    own.port,
+    (written) => (socket ??= written),
+    () =>
+      observeSockets(
+        'resume',
+        own.port,
+        (resumed) => {
+          if (resumed === socket && resumed.destroyed) resumesAfterDestroy += 1;
+        },
+        async () => {
+          const puts = Array.from({ length: 5000 }, (_, i) => client.put(`doomed ${i}`));
+          // The first reply comes in a read that leaves thousands due, so a hold is running now.
+          await puts[0];
+          client.destroy();
+          const settled = await within(Promise.allSettled(puts), 5000, 'puts after destroy');
+          // Past the longest a hold lasts: its timer would have fired by now.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return settled;
+        },
+      ),
+  );
+  assert.ok(socket !== null, 'the client wrote nothing');
+  const rejected = outcomes.filter((outcome) => outcome.status === 'rejected');
+  assert.ok(rejected.length > 0, 'every put had been answered before the destroy');
+  for (const outcome of rejected) assert.ok(outcome.reason instanceof ConnectionError, String(outcome.reason));
+  assert.equal(resumesAfterDestroy, 0, 'a hold ended after the socket was destroyed');
 });
 
 test('a reserve waiting on one client does not hold up puts on another', async (t) => {

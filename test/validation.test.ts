@@ -9,6 +9,7 @@ import {
   ConnectionError,
   InvalidArgumentError,
   MAX_UINT32,
+  type ConnectOptions,
   type ServerStats,
 } from '../src/index.js';
 import { connectOnTube, rejectsAsInvalid } from './helpers/assertions.js';
@@ -157,7 +158,7 @@ test('commands issued while max-job-size is read keep their order', async () => 
   await Promise.all([client.delete(firstStats.id), client.delete(secondStats.id)]);
 });
 
-const badTargets: [target: string | { port: number }, argument: string][] = [
+const badTargets: [target: string | ConnectOptions, argument: string][] = [
   ['http://127.0.0.1:11300', 'url'],
   ['not a url', 'url'],
   ['beanstalk://127.0.0.1:99999', 'url'],
@@ -165,9 +166,11 @@ const badTargets: [target: string | { port: number }, argument: string][] = [
   [{ port: 70000 }, 'port'],
   [{ port: 1.5 }, 'port'],
   [{ port: 0 }, 'port'],
+  [{ port: 11300, coalesceReads: 'yes' as unknown as boolean }, 'coalesceReads'],
+  [{ port: 11300, coalesceReads: 1 as unknown as boolean }, 'coalesceReads'],
 ];
 
-test('Client.connect: a bad URL, scheme or port is an InvalidArgumentError', async () => {
+test('Client.connect: a bad URL, scheme, port or option is an InvalidArgumentError', async () => {
   for (const [target, argument] of badTargets) {
     await rejectsAsInvalid(() => Client.connect(target), argument, JSON.stringify(target));
   }
