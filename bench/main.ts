@@ -112,6 +112,7 @@ for (let run = 1; run <= runs; run += 1) {
     console.error(
       `[run ${run}/${runs}] (${row.caseDef.id}) ${row.adapter.name.padEnd(14)} ${formatNumber(trial.jobsPerSec).padStart(9)} jobs/s ` +
         `${formatNumber(trial.cpuUsPerJob, 1).padStart(6)} µs/job ${formatNumber(trial.rssMb).padStart(4)} MB` +
+        (trial.serverBusy === null ? '' : `  server ${formatNumber(trial.serverBusy * 100).padStart(3)}%`) +
         (trial.failure === null ? '' : `  FAILED: ${trial.failure}`),
     );
   }

@@ -22,6 +22,8 @@ export interface Summary {
   maxJobsPerSec: number;
   cpuUsPerJob: number;
   rssMb: number;
+  /** Median over the runs that could measure it; null if none could. */
+  serverBusy: number | null;
   enqueuePerSec: number | null;
   /** The first failure of any run: then the row does not count. */
   failure: string | null;
@@ -40,6 +42,7 @@ export function summarize(rows: Row[]): Summary[] {
     const of = (pick: (trial: TrialResult) => number): number => median(row.trials.map(pick));
     const rates = row.trials.map((trial) => trial.jobsPerSec);
     const enqueue = row.trials.map((trial) => trial.enqueuePerSec).filter((rate) => rate !== null);
+    const busy = row.trials.map((trial) => trial.serverBusy).filter((value) => value !== null);
     return {
       row,
       jobsPerSec: median(rates),
@@ -47,6 +50,7 @@ export function summarize(rows: Row[]): Summary[] {
       maxJobsPerSec: Math.max(...rates),
       cpuUsPerJob: of((trial) => trial.cpuUsPerJob),
       rssMb: of((trial) => trial.rssMb),
+      serverBusy: busy.length === 0 ? null : median(busy),
       enqueuePerSec: enqueue.length === 0 ? null : median(enqueue),
       failure: row.trials.find((trial) => trial.failure !== null)?.failure ?? null,
       ratio: null,
@@ -72,6 +76,7 @@ const COLUMNS: [title: string, align: 'left' | 'right'][] = [
   ['× ceiling', 'right'],
   ['CPU µs/job', 'right'],
   ['peak RSS MB', 'right'],
+  ['server busy', 'right'],
   ['check', 'left'],
 ];
 
@@ -99,6 +104,7 @@ export function markdownTable(summaries: Summary[]): string {
         summary.ratio === null || summary.failure !== null ? '—' : `${formatNumber(summary.ratio, 2)}×`,
         formatNumber(summary.cpuUsPerJob, 1),
         formatNumber(summary.rssMb),
+        summary.serverBusy === null ? '—' : `${formatNumber(summary.serverBusy * 100)}%`,
         summary.failure === null ? `ok (${runs} runs)` : `**FAILED** ${failed}/${runs}: ${clip(summary.failure, 140)}`,
       ]
         .map(cell)

@@ -3,6 +3,7 @@
  * process of its own, then the checks (bodies each seen exactly once and intact, server counters).
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tallyProblem, type TallySummary } from './bodies.js';
 import type { Plan } from './cases.js';
@@ -24,6 +25,11 @@ export interface TrialResult {
   jobsPerSec: number;
   cpuUsPerJob: number;
   rssMb: number;
+  /**
+   * The server's CPU time while the child ran, over the child's timed part: 1.0 is one core busy
+   * throughout (beanstalkd has one thread). Null where /proc cannot tell.
+   */
+  serverBusy: number | null;
   /** Worker case: the rate of enqueueing with defineJob, timed apart. */
   enqueuePerSec: number | null;
   /** Why the trial does not count, or null. */
@@ -35,7 +41,9 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
   try {
     pin(server.pid, options.placement, 'server');
     if (plan.kind === 'reserve') await prefill(server.port, plan.jobs);
+    const serverCpuBefore = cpuNs(server.pid);
     const result = await runChild({ client, plan, port: server.port }, options);
+    const serverCpuAfter = cpuNs(server.pid);
     const tally: TallySummary | null = plan.kind === 'put' ? await drain(server.port, plan.jobs) : result.tally;
     const problems = [
       result.error,
@@ -47,15 +55,32 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       jobsPerSec: timing === null ? 0 : plan.jobs / (timing.elapsedMs / 1000),
       cpuUsPerJob: timing === null ? 0 : timing.cpuUs / plan.jobs,
       rssMb: result.maxRssKb / 1024,
+      serverBusy:
+        timing === null || serverCpuBefore === null || serverCpuAfter === null
+          ? null
+          : (serverCpuAfter - serverCpuBefore) / 1e6 / timing.elapsedMs,
       enqueuePerSec: result.enqueue === null ? null : plan.jobs / (result.enqueue.elapsedMs / 1000),
       failure: problems.length === 0 ? null : problems.join('; '),
     };
   } catch (error) {
     // The harness itself failed (filling, draining or reading the server): the trial does not count.
     const failure = `harness: ${error instanceof Error ? error.message : String(error)}`;
-    return { jobsPerSec: 0, cpuUsPerJob: 0, rssMb: 0, enqueuePerSec: null, failure };
+    return { jobsPerSec: 0, cpuUsPerJob: 0, rssMb: 0, serverBusy: null, enqueuePerSec: null, failure };
   } finally {
     await server.kill();
+  }
+}
+
+/**
+ * A process's time on a CPU so far, in ns (the scheduler's own count, not sampled at ticks), or null.
+ * It includes the child's connecting and closing, which take a few ms against runs of seconds.
+ */
+function cpuNs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
+  } catch {
+    return null;
   }
 }
 
