@@ -77,6 +77,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       logConnection('connecting to %s:%d%s', host, port, options.tls ? ' (tls)' : '');
       // Plain TCP reads into one buffer of the connection's own, which is also what lets a read be
       // held back (pause() stops reading only in this mode); TLS gets its chunks as 'data' events.
+      // Reads start after 'connect', whose handler below creates the Connection before any arrives.
       const reader: { connection: Connection | null } = { connection: null };
       const socket =
         options.tls === null
