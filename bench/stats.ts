@@ -40,9 +40,12 @@ export function median(values: number[]): number {
 export function summarize(rows: Row[]): Summary[] {
   const base = rows.map((row) => {
     const of = (pick: (trial: TrialResult) => number): number => median(row.trials.map(pick));
+    /** The median over the runs that measured it; null if none did. */
+    const ofMeasured = (pick: (trial: TrialResult) => number | null): number | null => {
+      const values = row.trials.map(pick).filter((value) => value !== null);
+      return values.length === 0 ? null : median(values);
+    };
     const rates = row.trials.map((trial) => trial.jobsPerSec);
-    const enqueue = row.trials.map((trial) => trial.enqueuePerSec).filter((rate) => rate !== null);
-    const busy = row.trials.map((trial) => trial.serverBusy).filter((value) => value !== null);
     return {
       row,
       jobsPerSec: median(rates),
@@ -50,8 +53,8 @@ export function summarize(rows: Row[]): Summary[] {
       maxJobsPerSec: Math.max(...rates),
       cpuUsPerJob: of((trial) => trial.cpuUsPerJob),
       rssMb: of((trial) => trial.rssMb),
-      serverBusy: busy.length === 0 ? null : median(busy),
-      enqueuePerSec: enqueue.length === 0 ? null : median(enqueue),
+      serverBusy: ofMeasured((trial) => trial.serverBusy),
+      enqueuePerSec: ofMeasured((trial) => trial.enqueuePerSec),
       failure: row.trials.find((trial) => trial.failure !== null)?.failure ?? null,
       ratio: null,
     };
