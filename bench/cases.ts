@@ -12,16 +12,24 @@ export interface CaseDef {
   jobs: number;
   /** Whether the other npm clients take part (else only beanline and raw). */
   peers: boolean;
-  plan(adapter: AdapterInfo, jobs: number): Plan;
+  plan(adapter: AdapterInfo, jobs: number): Work;
 }
 
-export type Plan =
+/** What a case has a client do. */
+export type Work =
   /** `jobs` puts from one connection, `window` of them outstanding at a time. */
   | { kind: 'put'; jobs: number; window: number }
   /** `jobs` reserve + delete over `connections` connections, one job at a time each. */
   | { kind: 'reserve'; jobs: number; connections: number }
   /** beanline's Worker runs `jobs` defineJob jobs at `concurrency`. */
   | { kind: 'worker'; jobs: number; concurrency: number };
+
+/**
+ * The work, after `warmup` jobs of the same kind that run first, untimed but checked like the
+ * rest: the timed jobs then measure a client past JIT compilation and first use, as a long-running
+ * process sees it.
+ */
+export type Plan = Work & { warmup: number };
 
 const PIPELINE_WINDOW = 100;
 const BULK_WINDOW = 10_000;
@@ -78,7 +86,7 @@ export const CASES: readonly CaseDef[] = [
 ];
 
 /** How the client ran, for the table. */
-export function describePlan(plan: Plan, adapter: AdapterInfo): string {
+export function describePlan(plan: Work, adapter: AdapterInfo): string {
   switch (plan.kind) {
     case 'put':
       if (plan.window > 1) return `${plan.window.toLocaleString('en-US')} in flight`;

@@ -6,38 +6,52 @@ import { makeBody, Tally } from './bodies.js';
 import { adapterNamed, type AdapterModule } from './adapters/index.js';
 import type { Plan } from './cases.js';
 import { drive } from './drive.js';
+import { cpuTimeNs } from './schedstat.js';
 import type { ChildResult, ChildTask, Timing } from './task.js';
 import { runWorkerCase } from './worker-case.js';
 
+const task = JSON.parse(process.argv[2] ?? '') as ChildTask;
+
 async function timed(work: () => Promise<unknown>): Promise<Timing> {
+  const serverCpu = cpuTimeNs(task.serverPid);
   const cpu = process.cpuUsage();
   const start = performance.now();
   await work();
   const elapsedMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  return { elapsedMs, cpuUs: used.user + used.system };
+  const serverCpuAfter = cpuTimeNs(task.serverPid);
+  const serverCpuNs = serverCpu === null || serverCpuAfter === null ? null : serverCpuAfter - serverCpu;
+  return { elapsedMs, cpuUs: used.user + used.system, serverCpuNs };
 }
 
 type Outcome = Omit<ChildResult, 'maxRssKb' | 'error'> & { problems: string[] };
 
+/** The plan's warm-up operations untimed, then its jobs timed; tickets run on from one to the other. */
+async function warmThenTime(
+  plan: Plan,
+  lanes: number,
+  operation: (ticket: number, lane: number) => Promise<unknown>,
+): Promise<Timing> {
+  await drive(plan.warmup, lanes, operation);
+  return timed(() => drive(plan.jobs, lanes, (ticket, lane) => operation(plan.warmup + ticket, lane)));
+}
+
 async function putJobs(client: AdapterModule, port: number, plan: Extract<Plan, { kind: 'put' }>): Promise<Outcome> {
   const connection = await client.connect(port);
-  const timing = await timed(() => drive(plan.jobs, plan.window, (index) => connection.put(makeBody(index))));
+  const timing = await warmThenTime(plan, plan.window, (index) => connection.put(makeBody(index)));
   await connection.close();
   return { timing, tally: null, enqueue: null, problems: [] };
 }
 
 async function reserveJobs(client: AdapterModule, port: number, plan: Extract<Plan, { kind: 'reserve' }>): Promise<Outcome> {
   const connections = await Promise.all(Array.from({ length: plan.connections }, () => client.connect(port)));
-  const tally = new Tally(plan.jobs);
-  const timing = await timed(() =>
-    drive(plan.jobs, plan.connections, async (_, lane) => {
-      const connection = connections[lane]!;
-      const job = await connection.reserve();
-      tally.see(job.body);
-      await connection.delete(job.id);
-    }),
-  );
+  const tally = new Tally(plan.warmup + plan.jobs);
+  const timing = await warmThenTime(plan, plan.connections, async (_, lane) => {
+    const connection = connections[lane]!;
+    const job = await connection.reserve();
+    tally.see(job.body);
+    await connection.delete(job.id);
+  });
   await Promise.all(connections.map((connection) => connection.close()));
   return { timing, tally: tally.summary(), enqueue: null, problems: [] };
 }
@@ -50,13 +64,12 @@ async function carryOut(task: ChildTask): Promise<Outcome> {
     case 'reserve':
       return reserveJobs(await adapterNamed(task.client).load(), port, plan);
     case 'worker': {
-      const { run, ...rest } = await runWorkerCase(port, plan.jobs, plan.concurrency, timed);
+      const { run, ...rest } = await runWorkerCase(port, plan, timed);
       return { timing: run, ...rest };
     }
   }
 }
 
-const task = JSON.parse(process.argv[2] ?? '') as ChildTask;
 const result: ChildResult = await carryOut(task).then(
   ({ problems, ...outcome }) => ({
     ...outcome,

@@ -14,11 +14,14 @@ import { formatNumber, markdownTable, summarize, tableNotes, type Row } from './
 import { judgeTargets, targetLines } from './targets.js';
 import { runTrial } from './trial.js';
 
+const DEFAULT_WARMUP = 5000;
+
 const USAGE = `npm run bench -- [options]
   --runs N          runs per client and case; the table shows medians (default 3)
   --only a,b,...    cases to run (default all: ${CASES.map((c) => c.id).join(',')})
   --clients x,y     clients to run (default all: ${ADAPTERS.map((a) => a.name).join(',')})
   --jobs a=N,...    job counts per case (defaults: ${CASES.map((c) => `${c.id}=${c.jobs}`).join(',')})
+  --warmup N        jobs each client runs untimed (and checked) before the timed ones (default ${DEFAULT_WARMUP}; 0 for none)
   --timeout S       seconds before a measurement is killed and marked failed (default 300)
   --pin MODE        none (default), same (server and client on CPU 0) or split (server CPU 0, client CPU 1)
   --profile DIR     run each child under node --cpu-prof, writing profiles to DIR
@@ -43,6 +46,7 @@ function parseCommandLine() {
         only: { type: 'string' },
         clients: { type: 'string' },
         jobs: { type: 'string', default: '' },
+        warmup: { type: 'string', default: String(DEFAULT_WARMUP) },
         timeout: { type: 'string', default: '300' },
         pin: { type: 'string', default: 'none' },
         profile: { type: 'string' },
@@ -62,16 +66,21 @@ if (args.help) {
   process.exit(0);
 }
 
-function positive(name: string, text: string): number {
+function wholeNumber(name: string, text: string, least: 0 | 1): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) usageError(`--${name}: expected a whole number of 1 or more, got ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isInteger(value) || value < least) {
+    usageError(`--${name}: expected a whole number of ${least} or more, got ${JSON.stringify(text)}`);
+  }
   return value;
 }
+
+const positive = (name: string, text: string): number => wholeNumber(name, text, 1);
 
 const list = (text: string | undefined): string[] | null => (text === undefined ? null : text.split(',').map((item) => item.trim()));
 
 const runs = positive('runs', args.runs);
 const timeoutMs = positive('timeout', args.timeout) * 1000;
+const warmup = wholeNumber('warmup', args.warmup, 0);
 const placement = args.pin as Placement;
 if (!PLACEMENTS.includes(placement)) usageError(`--pin: expected one of ${PLACEMENTS.join(', ')}, got ${JSON.stringify(args.pin)}`);
 const onlyCases = list(args.only);
@@ -106,7 +115,7 @@ const started = Date.now();
 // Run r of every row before run r + 1 of any, so that a noisy minute spreads over all clients.
 for (let run = 1; run <= runs; run += 1) {
   for (const row of rows) {
-    const plan = row.caseDef.plan(row.adapter, row.jobs);
+    const plan = { ...row.caseDef.plan(row.adapter, row.jobs), warmup };
     const trial = await runTrial(row.adapter.name, plan, { timeoutMs, profileDir: args.profile ?? null, placement });
     row.trials.push(trial);
     console.error(
@@ -126,6 +135,7 @@ const report = [
   '',
   ...machine,
   `- Placement: ${describePlacement(placement)}`,
+  `- Warm-up: ${warmup === 0 ? 'none (timed from the first job)' : `${formatNumber(warmup)} jobs per measurement, untimed, before the timed ones`}`,
   '',
   markdownTable(summaries),
   '',

@@ -7,12 +7,16 @@ export interface ChildTask {
   client: string;
   plan: Plan;
   port: number;
+  /** The server's pid, for its CPU time over the timed part; null if unknown. */
+  serverPid: number | null;
 }
 
 export interface Timing {
   elapsedMs: number;
   /** User + system CPU time of the child over the timed part, in microseconds. */
   cpuUs: number;
+  /** The server's CPU time over the same part, in ns; null where /proc cannot tell. */
+  serverCpuNs: number | null;
 }
 
 export interface ChildResult {

@@ -3,7 +3,6 @@
  * process of its own, then the checks (bodies each seen exactly once and intact, server counters).
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tallyProblem, type TallySummary } from './bodies.js';
 import type { Plan } from './cases.js';
@@ -26,8 +25,8 @@ export interface TrialResult {
   cpuUsPerJob: number;
   rssMb: number;
   /**
-   * The server's CPU time while the child ran, over the child's timed part: 1.0 is one core busy
-   * throughout (beanstalkd has one thread). Null where /proc cannot tell.
+   * The server's CPU time over the timed part, over its length: 1.0 is one core busy throughout
+   * (beanstalkd has one thread). Null where /proc cannot tell.
    */
   serverBusy: number | null;
   /** Worker case: the rate of enqueueing with defineJob, timed apart. */
@@ -38,27 +37,24 @@ export interface TrialResult {
 
 export async function runTrial(client: string, plan: Plan, options: TrialOptions): Promise<TrialResult> {
   const server = await freshServer();
+  // The warm-up's jobs are checked like the timed ones.
+  const allJobs = plan.warmup + plan.jobs;
   try {
     pin(server.pid, options.placement, 'server');
-    if (plan.kind === 'reserve') await prefill(server.port, plan.jobs);
-    const serverCpuBefore = cpuNs(server.pid);
-    const result = await runChild({ client, plan, port: server.port }, options);
-    const serverCpuAfter = cpuNs(server.pid);
-    const tally: TallySummary | null = plan.kind === 'put' ? await drain(server.port, plan.jobs) : result.tally;
+    if (plan.kind === 'reserve') await prefill(server.port, allJobs);
+    const result = await runChild({ client, plan, port: server.port, serverPid: server.pid ?? null }, options);
+    const tally: TallySummary | null = plan.kind === 'put' ? await drain(server.port, allJobs) : result.tally;
     const problems = [
       result.error,
       tally === null ? 'no bodies were checked' : tallyProblem(tally),
-      await checkCounters(server.port, plan.jobs),
+      await checkCounters(server.port, allJobs),
     ].filter((problem) => problem !== null);
     const timing = result.timing;
     return {
       jobsPerSec: timing === null ? 0 : plan.jobs / (timing.elapsedMs / 1000),
       cpuUsPerJob: timing === null ? 0 : timing.cpuUs / plan.jobs,
       rssMb: result.maxRssKb / 1024,
-      serverBusy:
-        timing === null || serverCpuBefore === null || serverCpuAfter === null
-          ? null
-          : (serverCpuAfter - serverCpuBefore) / 1e6 / timing.elapsedMs,
+      serverBusy: timing === null || timing.serverCpuNs === null ? null : timing.serverCpuNs / 1e6 / timing.elapsedMs,
       enqueuePerSec: result.enqueue === null ? null : plan.jobs / (result.enqueue.elapsedMs / 1000),
       failure: problems.length === 0 ? null : problems.join('; '),
     };
@@ -68,19 +64,6 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
     return { jobsPerSec: 0, cpuUsPerJob: 0, rssMb: 0, serverBusy: null, enqueuePerSec: null, failure };
   } finally {
     await server.kill();
-  }
-}
-
-/**
- * A process's time on a CPU so far, in ns (the scheduler's own count, not sampled at ticks), or null.
- * It includes the child's connecting and closing, which take a few ms against runs of seconds.
- */
-function cpuNs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
-  } catch {
-    return null;
   }
 }
 

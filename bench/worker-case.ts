@@ -1,9 +1,11 @@
 /**
  * Case (e): beanline's Worker end to end. Jobs are enqueued with defineJob (timed on their own),
- * then a Worker runs them with a handler that only checks and counts its arguments.
+ * then a Worker runs them with a handler that only checks and counts its arguments. The warm-up's
+ * jobs go first both times: the run is timed from the moment that many jobs have settled.
  */
 import { Client, defineJob, Worker } from '../src/index.js';
 import { bodyIndex, makeBody, Tally, type TallySummary } from './bodies.js';
+import type { Plan } from './cases.js';
 import { drive } from './drive.js';
 import type { Timing } from './task.js';
 
@@ -19,12 +21,12 @@ export interface WorkerCaseResult {
 
 export async function runWorkerCase(
   port: number,
-  jobs: number,
-  concurrency: number,
+  plan: Extract<Plan, { kind: 'worker' }>,
   timed: (work: () => Promise<unknown>) => Promise<Timing>,
 ): Promise<WorkerCaseResult> {
   const connection = { host: '127.0.0.1', port };
-  const tally = new Tally(jobs);
+  const { warmup, jobs } = plan;
+  const tally = new Tally(warmup + jobs);
   const benchJob = defineJob<{ index: number; body: string }>({
     type: 'bench',
     run: ({ index, body }) => {
@@ -33,32 +35,37 @@ export async function runWorkerCase(
   });
 
   const producer = await Client.connect(connection);
-  const enqueue = await timed(() =>
-    drive(jobs, ENQUEUE_WINDOW, (index) => benchJob.enqueue(producer, { index, body: makeBody(index).toString('latin1') })),
-  );
+  const enqueueOne = (index: number) => benchJob.enqueue(producer, { index, body: makeBody(index).toString('latin1') });
+  await drive(warmup, ENQUEUE_WINDOW, enqueueOne);
+  const enqueue = await timed(() => drive(jobs, ENQUEUE_WINDOW, (ticket) => enqueueOne(warmup + ticket)));
   await producer.close();
 
   const problems: string[] = [];
   let settled = 0;
-  let allSettled!: () => void;
+  let markWarm!: () => void;
+  let markFinished!: () => void;
+  const warmedUp = new Promise<void>((resolve) => {
+    markWarm = resolve;
+  });
   const finished = new Promise<void>((resolve) => {
-    allSettled = resolve;
+    markFinished = resolve;
   });
   const settle = (problem?: string): void => {
     if (problem !== undefined) problems.push(problem);
     settled += 1;
-    if (settled === jobs) allSettled();
+    if (settled === warmup) markWarm();
+    if (settled === warmup + jobs) markFinished();
   };
-  const worker = new Worker({ connection, jobs: [benchJob], concurrency });
+  const worker = new Worker({ connection, jobs: [benchJob], concurrency: plan.concurrency });
   worker.on('job:done', () => settle());
   worker.on('job:retry', ({ id, error }) => settle(`job ${id} retried: ${String(error)}`));
   worker.on('job:buried', ({ id, reason }) => settle(`job ${id} buried: ${reason}`));
   worker.on('job:lost', ({ id, error }) => problems.push(`job ${id} lost: ${error.message}`));
   worker.on('error', (error) => problems.push(`worker error: ${error.message}`));
-  const run = await timed(async () => {
-    await worker.start();
-    await finished;
-  });
+  // Without a warm-up, starting the worker (connecting its slots) is part of the timed run.
+  const started = worker.start();
+  if (warmup > 0) await Promise.all([started, warmedUp]);
+  const run = await timed(() => Promise.all([started, finished]));
   await worker.stop();
   return { enqueue, run, tally: tally.summary(), problems };
 }
