@@ -389,6 +389,12 @@ describe('ReplyParser: the line length cap', () => {
     assertRejects({ chunks: [`USING ${'a'.repeat(2000)}\r\n`], reason: /1024-byte limit/ });
   });
 
+  test('a too-long line split so that each piece is under the cap fails once its end arrives', () => {
+    // The first piece is kept (20 bytes, no CRLF yet); only the whole line, 22 bytes, passes the cap.
+    const chunks = [`USING ${'a'.repeat(14)}`, '\r\n'];
+    assertRejects({ chunks, limits: { maxLineBytes: 20 }, reason: /a 22-byte line exceeds the 20-byte limit/ });
+  });
+
   test('a line of exactly the cap (CRLF included) is accepted, one byte more is not', () => {
     const limits = { maxLineBytes: 20 };
     const atCap = wireOf(`USING ${'a'.repeat(12)}`);

@@ -84,14 +84,14 @@ export class ReplyParser {
         this.keepPartialLine(chunk.subarray(offset));
         return;
       }
+      const lineBytes = (this.partialLine?.length ?? 0) + lf + 1 - offset;
+      if (lineBytes > this.maxLineBytes) throw this.lineTooLong(lineBytes, true);
       if (this.partialLine === null) {
-        if (lf + 1 - offset > this.maxLineBytes) throw this.lineTooLong(lf + 1 - offset, true);
         offset = this.takeLine(chunk, offset, lf, chunk, lf + 1);
         continue;
       }
       const line = Buffer.concat([this.partialLine, chunk.subarray(offset, lf + 1)]);
       this.partialLine = null;
-      if (line.length > this.maxLineBytes) throw this.lineTooLong(line.length, true);
       offset = this.takeLine(line, 0, line.length - 1, chunk, lf + 1);
     }
   }
