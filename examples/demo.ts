@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: a producer enqueues typed jobs, a worker runs them (one fails once and is
+ * `npm run demo`: a producer enqueues typed jobs, a worker runs them (two fail once and are
  * retried), then the worker shuts down cleanly. Against a real beanstalkd: see local-server.ts.
  */
 import { localServer } from './local-server.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Connection } from './connection.js';
 import { Link, type LinkEvents } from './link.js';
-import { ConnectionError, InvalidArgumentError } from './errors.js';
+import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
 import {
   decodeBuried,
@@ -158,14 +158,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   private putChecked(head: string, data: Buffer): Promise<number> {
-    if (this.maxJobSize === undefined) {
-      return Promise.reject(
-        new ConnectionError(`put: could not read the server's max-job-size (it was not sent)`, {
-          command: 'put',
-          cause: this.maxJobSizeError,
-        }),
-      );
-    }
+    if (this.maxJobSize === undefined) return Promise.reject(this.maxJobSizeUnknown());
     if (data.length > this.maxJobSize) {
       return Promise.reject(
         new InvalidArgumentError(
@@ -359,6 +352,16 @@ export class Client extends EventEmitter<ClientEvents> {
       if (this.gated === 0) this.gate = null;
       return next();
     });
+  }
+
+  /** Why a put was not sent: the error of the `stats` it waited for, as the class the caller would expect. */
+  private maxJobSizeUnknown(): Error {
+    const cause = this.maxJobSizeError;
+    const message = `put: could not read the server's max-job-size (the put was not sent)`;
+    if (cause instanceof TimeoutError) {
+      return new TimeoutError(`${message}: ${cause.message}`, cause.timeoutMs, 'put', { cause });
+    }
+    return new ConnectionError(cause === undefined ? message : `${message}: ${cause.message}`, { command: 'put', cause });
   }
 
   private readMaxJobSize(): Promise<void> {

@@ -146,8 +146,8 @@ export class TimeoutError extends Error {
   override name = 'TimeoutError';
   readonly command: string | undefined;
   readonly timeoutMs: number;
-  constructor(message: string, timeoutMs: number, command?: string) {
-    super(message);
+  constructor(message: string, timeoutMs: number, command?: string, options?: ErrorOptions) {
+    super(message, options);
     this.timeoutMs = timeoutMs;
     this.command = command;
   }

@@ -40,10 +40,12 @@ export type {
   JobContext,
   JobDefinition,
   JobDefinitionOptions,
+  JobLogger,
   Producer,
 } from './jobs/define.js';
 export { parseEnvelope } from './jobs/envelope.js';
 export type { EnvelopeResult, JobEnvelope, JobFailure, JsonValue } from './jobs/envelope.js';
+export type { JsonShaped } from './jobs/json.js';
 export { Worker } from './worker/worker.js';
 export type { StopOptions, WorkerOptions } from './worker/worker.js';
 export type { BuryReason, JobEventInfo, WorkerEvents } from './worker/events.js';

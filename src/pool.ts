@@ -1,7 +1,6 @@
 import genericPool from 'generic-pool';
-import { setTimeout as delay } from 'node:timers/promises';
 import createDebug from 'debug';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, pause } from './backoff.js';
 import { Client, type PutOptions } from './client.js';
 import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js';
 import type { ConnectOptions } from './options.js';
@@ -37,9 +36,16 @@ export class Pool {
   private readonly pool: genericPool.Pool<Client>;
   private readonly lent = new WeakSet<Client>();
   private readonly acquireTimeoutMs: number;
+  /**
+   * How to fail each acquire waiting now. One `factoryCreateError` listener serves them all: a
+   * listener per waiter trips MaxListenersExceededWarning past ten concurrent callers.
+   */
+  private readonly waiting = new Set<(error: ConnectionError) => void>();
   /** Connect failures in a row: generic-pool retries at once, so `create` waits longer each time. */
   private connectFailures = 0;
   private closing = false;
+  /** Aborted by `close`: a `create` sleeping off the backoff dials at once rather than hold the close up for a second. */
+  private readonly closed = new AbortController();
 
   constructor(options: PoolOptions = {}) {
     const max = options.max ?? 10;
@@ -57,7 +63,7 @@ export class Pool {
     this.pool = genericPool.createPool<Client>(
       {
         create: async () => {
-          if (this.connectFailures > 0) await delay(backoffDelay(this.connectFailures, 50, 1000));
+          if (this.connectFailures > 0) await pause(backoffDelay(this.connectFailures, 50, 1000), this.closed.signal);
           try {
             const client = await Client.connect(target);
             this.connectFailures = 0;
@@ -76,6 +82,29 @@ export class Pool {
       },
       { max, min, testOnBorrow: true, acquireTimeoutMillis: acquireTimeoutMs, autostart: min > 0 },
     );
+    this.pool.on('factoryCreateError', (cause: Error) => this.failWaiting(cause));
+  }
+
+  /**
+   * A connect failed: every waiting acquire fails now rather than wait out acquireTimeoutMs.
+   *
+   * Their requests also come off generic-pool's queue, which has no public way to withdraw one.
+   * While a request is queued, generic-pool calls `create` again each time one fails, until the
+   * request's acquireTimeoutMillis; and `drain` waits for the last queued request. So a request left
+   * there once its acquire gave up would keep a down server dialed, and `close` waiting, for up to
+   * acquireTimeoutMs (10 s by default). Every waiter has just been failed, so none is wanted, and
+   * generic-pool emits this event before it reads the queue again: an empty queue ends the retries.
+   */
+  private failWaiting(cause: Error): void {
+    const message = `pool: cannot open a connection: ${cause.message}`;
+    for (const fail of this.waiting) fail(new ConnectionError(message, { cause }));
+    this.waiting.clear();
+    const queue = (this.pool as unknown as { _waitingClientsQueue?: WaitingQueue })._waitingClientsQueue;
+    // Read from generic-pool 3.9's internals; should they change, requests wait out their timers as before.
+    if (typeof queue?.dequeue !== 'function') return;
+    for (let request = queue.dequeue(); request !== undefined; request = queue.dequeue()) {
+      request.reject(new ConnectionError(message, { cause }));
+    }
   }
 
   /** Connections open now, and of those, the ones lent out. */
@@ -94,17 +123,16 @@ export class Pool {
   async acquire(): Promise<Client> {
     if (this.closing) throw new ConnectionError('pool: the pool is closed');
     const acquiring = this.pool.acquire();
-    let onCreateError: ((error: Error) => void) | undefined;
+    let fail!: (error: ConnectionError) => void;
     const createFailed = new Promise<never>((_, reject) => {
-      onCreateError = (cause) =>
-        reject(new ConnectionError(`pool: cannot open a connection: ${cause.message}`, { cause }));
-      this.pool.once('factoryCreateError', onCreateError);
+      fail = reject;
     });
+    this.waiting.add(fail);
     let client: Client;
     try {
       client = await Promise.race([acquiring, createFailed]);
     } catch (error) {
-      // generic-pool keeps the request queued: a client it hands over later goes straight back.
+      // A failed create can fail this acquire just after generic-pool handed it a client: send that back.
       acquiring.then((late) => this.pool.release(late)).catch(() => undefined);
       if (error instanceof ConnectionError) throw error;
       if ((error as Error).name === 'TimeoutError') {
@@ -112,7 +140,7 @@ export class Pool {
       }
       throw new ConnectionError(`pool: ${(error as Error).message}`, { cause: error });
     } finally {
-      this.pool.removeListener('factoryCreateError', onCreateError as (error: Error) => void);
+      this.waiting.delete(fail);
     }
     this.lent.add(client);
     return client;
@@ -156,12 +184,22 @@ export class Pool {
     return this.use((client) => client.putInto(tube, body, putOptions));
   }
 
-  /** Waits for lent clients to come back, then closes every connection. */
+  /**
+   * Waits for lent clients to come back, then closes every connection. Acquires already waiting are
+   * still served, or failed by the next failed connect, which against a down server is one refused
+   * dial away.
+   */
   async close(): Promise<void> {
     this.closing = true;
+    this.closed.abort();
     await this.pool.drain();
     await this.pool.clear();
   }
+}
+
+/** What `failWaiting` uses of generic-pool's queue of waiting acquires (`Pool._waitingClientsQueue`). */
+interface WaitingQueue {
+  dequeue(): { reject(reason: Error): void } | undefined;
 }
 
 /** Back to a fresh connection's tubes: `use default`, watching only `default`. */

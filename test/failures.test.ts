@@ -202,6 +202,18 @@ test('commandTimeoutMs: a peer that never answers fails the oldest command with 
   await assertPeerSawClose(fake);
 });
 
+test('commandTimeoutMs: a first put to a silent peer rejects with TimeoutError, not a ConnectionError wrapping it', async (t) => {
+  const fake = await fakeServer(t, silent);
+  const client = await connectFor(t, { host: '127.0.0.1', port: fake.port, commandTimeoutMs: 200 });
+  // The put waits for the server's max-job-size, read by a `stats` that never gets its reply.
+  const put = await rejection(client.put('job'), BOUND, 'put');
+  assert.ok(put instanceof TimeoutError, `put got ${String(put)}`);
+  assert.equal(put.command, 'put');
+  assert.equal(put.timeoutMs, 200);
+  assert.match(put.message, /max-job-size.*not sent/);
+  assert.ok(put.cause instanceof TimeoutError, 'the stats timeout is the cause');
+});
+
 test('commandTimeoutMs never applies to reserve, nor to a command waiting behind it', async (t) => {
   const { client, tube } = await onFreshTube(t, { host: server.host, port: server.port, commandTimeoutMs: 100 });
   const reserved = track(client.reserve());

@@ -1,10 +1,12 @@
 /**
  * Pool against real beanstalkd servers: its bounds, lending and taking back (a client comes back on
- * `default`, a spoiled one is destroyed), acquire failures, put, and close. Connection counts are
- * read from the server's own stats, on a server of the test's own so no other test's connections
- * count.
+ * `default`, a spoiled one is destroyed), acquire failures, put, close, many callers at once, and a
+ * server that is down or dies and comes back. Connection and job counts are read from the server's
+ * own stats, on a server of the test's own so no other test's connections count.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import {
   Client,
@@ -17,7 +19,7 @@ import {
 import { rejectsAsInvalid } from './helpers/assertions.js';
 import { connectFor, ownServer, rejection, track, within } from './helpers/harness.js';
 import { BOUND, poolFor, untilConnections } from './helpers/pool.js';
-import { freePort, sharedServer, uniqueTube } from './helpers/server.js';
+import { freePort, sharedServer, startServer, uniqueTube } from './helpers/server.js';
 
 const server = await sharedServer();
 
@@ -251,6 +253,157 @@ test('close waits for every lent client to come back, then closes all connection
   for (const client of lent) assert.equal(client.usable, false);
   assert.equal(pool.size, 0);
   await untilConnections(observer, baseline);
+});
+
+/** Warnings the process emits until the test ends. */
+function warningsDuring(t: TestContext): Error[] {
+  const warnings: Error[] = [];
+  const collect = (warning: Error): void => {
+    warnings.push(warning);
+  };
+  process.on('warning', collect);
+  t.after(() => process.off('warning', collect));
+  return warnings;
+}
+
+/** Puts `count` jobs at once; each outcome is the job id or the error. */
+function putAtOnce(pool: Pool, count: number, label: string): Promise<PromiseSettledResult<number>[]> {
+  return within(
+    Promise.allSettled(Array.from({ length: count }, (_, index) => pool.put(`${label} ${index}`))),
+    BOUND,
+    `${count} puts (${label})`,
+  );
+}
+
+function rejectionsOf(outcomes: PromiseSettledResult<unknown>[]): unknown[] {
+  return outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+}
+
+test('200 concurrent puts on a default pool all land, without a MaxListenersExceededWarning', async (t) => {
+  const own = await ownServer(t);
+  const observer = await connectFor(t, own.url);
+  const pool = poolFor(t, { connection: own.url });
+  const warnings = warningsDuring(t);
+  const outcomes = await putAtOnce(pool, 200, 'web request');
+  assert.deepEqual(rejectionsOf(outcomes), []);
+  const ids = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<number>).value);
+  assert.equal(new Set(ids).size, 200, 'every put made a job of its own');
+  const stats = await observer.stats();
+  assert.equal(stats.currentJobsReady, 200);
+  assert.equal(stats.totalJobs, 200);
+  assert.equal(pool.borrowed, 0);
+  assert.ok(pool.size <= 10, `pool.size is ${pool.size}`);
+  // Node emits a warning on the next tick: the 200 round trips above came long after.
+  assert.deepEqual(
+    warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning').map((warning) => warning.message),
+    [],
+  );
+});
+
+test('against a port where nothing listens, put fails at once with ConnectionError and close takes under 1 s', async (t) => {
+  const port = await freePort();
+  // The default acquireTimeoutMs (10 s): a close that waited for queued acquire requests would show.
+  const pool = poolFor(t, { connection: { host: '127.0.0.1', port } });
+  const error = await rejection(pool.put('x'), 1000, 'put on a closed port');
+  assert.ok(error instanceof ConnectionError, `got ${String(error)}`);
+  await within(pool.close(), 1000, 'close after a refused connect');
+  assert.equal(pool.size, 0);
+  assert.equal(pool.borrowed, 0);
+});
+
+test('200 puts against a down server all fail with ConnectionError, and close takes under 1 s, backoff or not', async (t) => {
+  const port = await freePort();
+  const pool = poolFor(t, { connection: { host: '127.0.0.1', port } });
+  // A spy, not a mock: it only lets the test wait until every dial has failed.
+  const connect = Client.connect;
+  const dials: Promise<Client>[] = [];
+  Client.connect = (target) => {
+    const dial = connect.call(Client, target);
+    dials.push(dial);
+    return dial;
+  };
+  let outcomes: PromiseSettledResult<number>[];
+  try {
+    outcomes = await putAtOnce(pool, 200, 'to a down server');
+    await within(Promise.allSettled(dials), BOUND, 'the dials');
+  } finally {
+    Client.connect = connect;
+  }
+  assert.ok(outcomes.every((outcome) => outcome.status === 'rejected' && outcome.reason instanceof ConnectionError));
+  assert.ok(dials.length <= 10, `${dials.length} dials for 200 callers (max 10)`);
+  // After those failures the next dial waits 500-1000 ms first: close must not sit that out.
+  const late = rejection(pool.put('late'), BOUND, 'a put in the backoff');
+  await within(pool.close(), 400, 'close with a dial waiting out its backoff');
+  assert.ok((await late) instanceof ConnectionError);
+  assert.equal(pool.size, 0);
+});
+
+test('a process whose pool met a down server exits as soon as close returns: no timer or socket is left', async (t) => {
+  const port = await freePort();
+  const script = `
+    const { Pool, ConnectionError } = await import(process.argv[1]);
+    const pool = new Pool({ connection: { host: '127.0.0.1', port: Number(process.argv[2]) } });
+    const outcomes = await Promise.allSettled(Array.from({ length: 200 }, () => pool.put('x')));
+    const failed = outcomes.filter((outcome) => outcome.reason instanceof ConnectionError).length;
+    await pool.close();
+    console.log(JSON.stringify({ failed }));
+  `;
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, index, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
+  const exited = once(child, 'exit');
+  const [line] = (await within(once(child.stdout, 'data'), BOUND, 'the child closing its pool')) as [Buffer];
+  assert.deepEqual(JSON.parse(line.toString()), { failed: 200 });
+  const [code] = await within(exited, 1000, 'the child exiting after close');
+  assert.equal(code, 0);
+});
+
+test('a pool whose server dies mid-load fails its callers with ConnectionError, then recovers when it returns', async (t) => {
+  const first = await ownServer(t);
+  const pool = poolFor(t, { connection: first.url });
+  let stopped = false;
+  t.after(() => {
+    stopped = true;
+  });
+  // 200 callers put in a loop until a put fails; the server is killed once 1,000 puts have landed.
+  let landed = 0;
+  let killed: Promise<void> | undefined;
+  const callers = Array.from({ length: 200 }, async (_, caller) => {
+    while (!stopped) {
+      try {
+        await pool.put(`caller ${caller}`);
+      } catch (error) {
+        return error;
+      }
+      landed += 1;
+      if (landed === 1000) killed = first.kill();
+    }
+    return new Error('stopped by the end of the test');
+  });
+  const errors = await within(Promise.all(callers), BOUND, 'the callers, through the kill');
+  await killed;
+  assert.ok(landed >= 1000, `${landed} puts landed`);
+  const notConnectionErrors = errors.filter((error) => !(error instanceof ConnectionError));
+  assert.deepEqual(notConnectionErrors.map(String), [], 'every caller stops on a ConnectionError');
+  assert.equal(pool.borrowed, 0, 'no connection is left lent');
+
+  const down = await putAtOnce(pool, 200, 'while down');
+  assert.equal(rejectionsOf(down).filter((error) => error instanceof ConnectionError).length, 200);
+
+  const second = await startServer({ port: first.port });
+  t.after(() => second.kill());
+  const observer = await connectFor(t, second.url);
+  const back = await putAtOnce(pool, 200, 'after the restart');
+  assert.deepEqual(rejectionsOf(back).map(String), []);
+  assert.equal((await observer.stats()).currentJobsReady, 200, 'the restarted server holds every job of the last wave');
+  assert.equal(pool.borrowed, 0);
+  assert.ok(pool.size <= 10, `pool.size is ${pool.size}`);
+  await within(pool.close(), 1000, 'close after the recovery');
+  assert.equal(pool.size, 0);
 });
 
 const badBounds: [options: PoolOptions, argument: 'min' | 'max'][] = [

@@ -100,13 +100,13 @@ test('SIGTERM with a handler shorter than the grace period: the job finishes, no
   assert.deepEqual({ state: untouched.state, reserves: untouched.reserves }, { state: 'ready', reserves: 0 });
 });
 
-for (const { handler, stopsOnAbort } of [
-  // Outlasts the grace period.
-  { handler: 'a long handler that cannot be cancelled', stopsOnAbort: false },
+for (const { handler, stopsOnAbort, code } of [
+  // Outlasts the grace period: the exit is forced, and says so.
+  { handler: 'a long handler that cannot be cancelled', stopsOnAbort: false, code: 1 },
   // Stops at once, as JobContext.signal advises: "a long job should stop and throw".
-  { handler: 'a long handler that stops when context.signal aborts', stopsOnAbort: true },
+  { handler: 'a long handler that stops when context.signal aborts', stopsOnAbort: true, code: 0 },
 ]) {
-  test(`SIGTERM with ${handler}: the job goes back to ready untouched, the process exits 0`, async (t) => {
+  test(`SIGTERM with ${handler}: the job goes back to ready untouched, the process exits ${code}`, async (t) => {
     const { client: producer, tube } = await onFreshTube(t, server.url);
     const worker = await WorkerProcess.start(t, { url: server.url, tube, hangMs: FOREVER_MS, stopsOnAbort, shutdownTimeoutMs: 200 });
     const [job] = await put(producer, tube, 1, 'term-long');
@@ -114,9 +114,11 @@ for (const { handler, stopsOnAbort } of [
     await worker.next('start', job.jid);
 
     worker.signal('SIGTERM');
-    assert.deepEqual(await worker.exit(), { code: 0, signal: null }, worker.describe());
+    assert.deepEqual(await worker.exit(), { code, signal: null }, worker.describe());
     const outcomes = [...worker.all('done'), ...worker.all('retry'), ...worker.all('buried')];
     assert.deepEqual(outcomes, [], 'a run cut short by the shutdown is neither done nor failed');
+    const abandoned = worker.all('abandoned').map((line) => line.jid);
+    assert.deepEqual(abandoned, stopsOnAbort ? [] : [job.jid], 'job:abandoned names the handler left running');
     await assertGivenBack(producer, job);
   });
 }

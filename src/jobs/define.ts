@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Debugger } from 'debug';
 import { Client, DEFAULT_PRIORITY, DEFAULT_TTR } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import { Pool } from '../pool.js';
 import { checkTube, checkUint32, MAX_UINT32 } from '../protocol/validate.js';
 import { encodeEnvelope, type JobEnvelope, type JsonValue } from './envelope.js';
+import { checkJson, type JsonShaped } from './json.js';
 
 /** Retries after the first run, unless a job says otherwise (Faktory's default). */
 export const DEFAULT_RETRY = 25;
@@ -43,6 +43,19 @@ export interface Enqueued {
   id: number;
 }
 
+/**
+ * What `ctx.log` promises. Our own type, not `debug`'s Debugger: those types live in @types/debug,
+ * which an app need not have (TS7016 without it, and `any` with skipLibCheck). A Debugger is one.
+ */
+export interface JobLogger {
+  /** Logs when enabled: a printf-style format (%s, %d, %o, %O, %j) and its values, or any value. */
+  (format: unknown, ...args: unknown[]): void;
+  /** Whether this namespace is on (DEBUG=...): lets a job skip building costly log values. */
+  readonly enabled: boolean;
+  /** `beanline:job:<type>`. */
+  readonly namespace: string;
+}
+
 /** What a job's `run` gets besides its arguments. */
 export interface JobContext {
   /** The beanstalkd id of this copy of the job. */
@@ -57,8 +70,8 @@ export interface JobContext {
   touch(): Promise<void>;
   /** Aborted when the worker shuts down: a long job should stop and throw. */
   readonly signal: AbortSignal;
-  /** A `debug` logger, `beanline:job:<type>`. */
-  readonly log: Debugger;
+  /** The job type's logger, `beanline:job:<type>` (on when DEBUG names it). */
+  readonly log: JobLogger;
 }
 
 export interface JobDefinitionOptions<Args> {
@@ -91,7 +104,12 @@ export interface JobDefinition<Args> {
 /** A job definition of any argument type, as a worker holds them. */
 export type AnyJobDefinition = JobDefinition<never>;
 
-export function defineJob<Args = unknown>(options: JobDefinitionOptions<Args>): JobDefinition<Args> {
+/**
+ * A job type whose arguments have type Args, which must be JSON data (no Date, Map, class instance
+ * with methods, function, bigint...): a worker gets them back through JSON. Without a type argument
+ * (or with `unknown`), `run` gets `unknown`.
+ */
+export function defineJob<Args extends JsonShaped<Args> = unknown>(options: JobDefinitionOptions<Args>): JobDefinition<Args> {
   if (typeof options.type !== 'string' || options.type === '') {
     throw new InvalidArgumentError('type', 'a job definition needs a non-empty type');
   }
@@ -116,7 +134,11 @@ export function defineJob<Args = unknown>(options: JobDefinitionOptions<Args>): 
   return Object.freeze(definition);
 }
 
-/** Puts one job envelope of `type` with `args` (any JSON value); resolves with its jid and id. */
+/**
+ * Puts one job envelope of `type` with `args` (any JSON value; undefined is sent as null); resolves
+ * with its jid and id. Arguments or custom values JSON cannot carry are an InvalidArgumentError, and
+ * nothing is sent.
+ */
 export async function enqueue(
   producer: Producer,
   type: string,
@@ -130,14 +152,15 @@ export async function enqueue(
   const now = new Date();
   const tube = checkTube(options.tube ?? 'default');
   const delay = options.at === undefined ? checkUint32(options.delay ?? 0, 'delay') : delayUntil(options.at, now);
-  if (typeof args === 'function' || typeof args === 'symbol') {
-    throw new InvalidArgumentError('args', `job ${type}: args must be JSON data, got a ${typeof args}`);
-  }
+  // JSON has no undefined: a job without arguments (Args = void) carries null.
+  const data = args === undefined ? null : args;
+  checkJson(data, 'args', type);
+  const custom = options.custom ?? {};
+  checkCustom(custom, type);
   const envelope: JobEnvelope = {
     jid: randomUUID(),
     type,
-    // JSON has no undefined: a job without arguments (Args = void) carries null.
-    args: args === undefined ? null : args,
+    args: data,
     tube,
     createdAt: now.toISOString(),
     enqueuedAt: now.toISOString(),
@@ -145,10 +168,18 @@ export async function enqueue(
     retry: checkUint32(options.retry ?? DEFAULT_RETRY, 'retry'),
     priority: checkUint32(options.priority ?? DEFAULT_PRIORITY, 'priority'),
     ttr: checkUint32(options.ttr ?? DEFAULT_TTR, 'ttr'),
-    custom: options.custom ?? {},
+    custom,
   };
   const id = await putEnvelope(producer, envelope, delay);
   return { jid: envelope.jid, id };
+}
+
+/** A worker refuses an envelope whose custom is not an object, so it is refused here first. */
+function checkCustom(custom: unknown, type: string): void {
+  if (typeof custom !== 'object' || custom === null || Array.isArray(custom)) {
+    throw new InvalidArgumentError('custom', `job ${type}: custom must be an object of key/values`);
+  }
+  checkJson(custom, 'custom', type);
 }
 
 function delayUntil(at: Date, now: Date): number {

@@ -78,7 +78,11 @@ export function parseEnvelope(body: Buffer): EnvelopeResult {
   return { ok: true, envelope: { ...job, custom: job['custom'] ?? {} } as unknown as JobEnvelope };
 }
 
-/** The JSON body. Arguments JSON cannot carry (cycles, BigInt, nesting too deep) are an InvalidArgumentError. */
+/**
+ * The JSON body. enqueue has already refused what JSON cannot carry (checkJson); what can still
+ * fail here (nesting deeper than JSON.stringify's stack, a getter that throws this time) is an
+ * InvalidArgumentError too.
+ */
 export function encodeEnvelope(envelope: JobEnvelope): string {
   try {
     return JSON.stringify(envelope);

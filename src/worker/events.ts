@@ -21,8 +21,12 @@ export interface WorkerEvents {
   'job:done': [info: JobEventInfo & { readonly durationMs: number }];
   /** The run failed and the job was put back to run again after `delay` seconds, as job `newId`. */
   'job:retry': [info: JobEventInfo & { readonly error: unknown; readonly delay: number; readonly newId: number | undefined }];
-  /** The job was buried: the dead set, kept for inspection and `kick`. */
-  'job:buried': [info: JobEventInfo & { readonly reason: BuryReason; readonly error: unknown }];
+  /**
+   * The job was buried: the dead set, kept for inspection and `kick`. `buriedId` is the id of the
+   * buried job: after retries are used up that is a copy recording the failure (the original is
+   * deleted), so `statsJob(buriedId)` and `peek(buriedId)` find it; otherwise it is `id`.
+   */
+  'job:buried': [info: JobEventInfo & { readonly reason: BuryReason; readonly error: unknown; readonly buriedId: number }];
   /** The run was stopped by shutdown (it threw once `ctx.signal` aborted): the job is ready again, as it was. */
   'job:released': [info: JobEventInfo & { readonly error: unknown }];
   /**
@@ -30,6 +34,17 @@ export interface WorkerEvents {
    * connection dropped): it is ready again for another run, not lost.
    */
   'job:lost': [info: JobEventInfo & { readonly error: Error }];
+  /**
+   * `stop()` gave up waiting for a handler that ignored `ctx.signal`: the connection was dropped, so
+   * the server made the job ready again, while the handler goes on running in this process. The job
+   * may run twice (here and in another worker): handlers should honour `ctx.signal`.
+   */
+  'job:abandoned': [info: JobEventInfo & { readonly timeoutMs: number }];
+  /**
+   * The server could be reached again after it was lost; the loss itself was reported once on
+   * `error`. `failedAttempts`: reconnect attempts that failed meanwhile, across all slots.
+   */
+  'connection:restored': [info: { readonly downMs: number; readonly failedAttempts: number }];
   /** Trouble that is not one job's outcome: connection loss, a body that could not be read. */
   error: [error: Error];
 }

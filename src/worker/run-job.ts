@@ -1,7 +1,7 @@
-import createDebug, { type Debugger } from 'debug';
+import createDebug from 'debug';
 import { DEFAULT_PRIORITY, type Client } from '../client.js';
 import { ConnectionError, JobOutcomeError, NotFoundError, UnhandledJobError } from '../errors.js';
-import { defaultBackoff, DEFAULT_RETRY, type AnyJobDefinition, type JobContext } from '../jobs/define.js';
+import { defaultBackoff, DEFAULT_RETRY, type AnyJobDefinition, type JobContext, type JobLogger } from '../jobs/define.js';
 import { attemptOf, encodeEnvelope, parseEnvelope, withFailure, type JobEnvelope } from '../jobs/envelope.js';
 import type { Job } from '../protocol/replies.js';
 import { MAX_UINT32 } from '../protocol/validate.js';
@@ -23,6 +23,8 @@ export interface RunHost {
 /** Set when the worker stopped waiting for this run at shutdown: its outcome is then dropped. */
 export interface RunState {
   abandoned: boolean;
+  /** The job being run, once its handler has started: what `job:abandoned` reports. */
+  running: JobEventInfo | null;
   /** Called once the job's delete is queued: the slot may send its next reserve in the same write. */
   readonly reserveNext: () => void;
 }
@@ -33,10 +35,10 @@ export interface RunState {
  */
 const PARKED_DELAY = 3600;
 
-const loggers = new Map<string, Debugger>();
+const loggers = new Map<string, JobLogger>();
 
 /** One `debug` logger per job type: creating one per run would cost more than a no-op job. */
-function loggerFor(type: string): Debugger {
+function loggerFor(type: string): JobLogger {
   let log = loggers.get(type);
   if (log === undefined) {
     log = createDebug(`beanline:job:${type}`);
@@ -69,7 +71,7 @@ export async function runJob(client: Client, job: Job, worker: RunHost, state: R
     };
     const priority = parsed.ok ? parsed.envelope.priority : DEFAULT_PRIORITY;
     if (await settle(client.bury(job.id, priority), info, host)) {
-      host.emit('job:buried', { ...info, reason: error.reason, error });
+      host.emit('job:buried', { ...info, reason: error.reason, error, buriedId: job.id });
     }
     host.reportError(error);
   }
@@ -121,7 +123,7 @@ async function runRaw(client: Client, job: Job, handler: RawHandler, host: RunHo
       host.emit('job:retry', { ...info, error: outcome.error, delay, newId: job.id });
     }
   } else if (await settle(client.bury(job.id, stats.pri), info, host)) {
-    host.emit('job:buried', { ...info, reason: 'retries-exhausted', error: outcome.error });
+    host.emit('job:buried', { ...info, reason: 'retries-exhausted', error: outcome.error, buriedId: job.id });
   }
 }
 
@@ -147,6 +149,7 @@ async function execute(
   const stopKeepAlive = keepAlive(client, info.id, ttr, (error) => {
     if (!state.abandoned) host.emit('job:lost', { ...info, error });
   });
+  state.running = info;
   host.emit('job:start', info);
   const started = performance.now();
   try {
@@ -221,7 +224,7 @@ async function buryWithFailure(
   if (parkError !== undefined && !(parkError instanceof ConnectionError)) {
     host.reportError(new JobOutcomeError(job.id, `its dead copy ${newId} could not be buried and stays delayed`, parkError));
   }
-  if (await settle(deleting, info, host)) host.emit('job:buried', { ...info, reason: 'retries-exhausted', error });
+  if (await settle(deleting, info, host)) host.emit('job:buried', { ...info, reason: 'retries-exhausted', error, buriedId: newId });
 }
 
 /**
@@ -230,7 +233,7 @@ async function buryWithFailure(
  */
 async function buryAsItIs(client: Client, info: JobEventInfo, priority: number, error: unknown, host: RunHost): Promise<void> {
   if (await settle(client.bury(info.id, priority), info, host)) {
-    host.emit('job:buried', { ...info, reason: 'failure-not-recorded', error });
+    host.emit('job:buried', { ...info, reason: 'failure-not-recorded', error, buriedId: info.id });
   }
 }
 

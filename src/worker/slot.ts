@@ -2,6 +2,7 @@ import createDebug from 'debug';
 import type { Client } from '../client.js';
 import type { Job } from '../protocol/replies.js';
 import { ConnectionError, DeadlineSoonError, ProtocolError, TimeoutError } from '../errors.js';
+import type { JobEventInfo } from './events.js';
 import { runJob, type RunHost, type RunState } from './run-job.js';
 
 const log = createDebug('beanline:worker');
@@ -13,6 +14,13 @@ export interface SlotHost extends RunHost {
   connect(): Promise<Client>;
   /** Waits before reconnect attempt `attempt`; returns early when the worker stops. */
   pauseBeforeReconnect(attempt: number): Promise<void>;
+  /**
+   * The connection was lost, or a reconnect that began at `since` (a performance.now() time) failed:
+   * the worker reports an outage once, however many slots and attempts see it.
+   */
+  connectionLost(error: Error, since: number): void;
+  /** A slot connected again after a loss. */
+  connectionRestored(): void;
 }
 
 type SlotState = 'idle' | 'reserving' | 'working' | 'stopped';
@@ -57,7 +65,7 @@ export class Slot {
           client.destroy();
           break;
         }
-        this.run = { abandoned: false, reserveNext: () => this.reserveAhead(client) };
+        this.run = { abandoned: false, running: null, reserveNext: () => this.reserveAhead(client) };
         await runJob(client, job, this.host, this.run);
       } catch (error) {
         if (this.host.stopping) break;
@@ -93,15 +101,18 @@ export class Slot {
    * At stop, when the grace period is over: drops the connection, which returns the running job to
    * ready (with its priority); the handler's result is then ignored.
    */
-  abandon(): void {
+  abandon(): JobEventInfo | null {
+    const running = this.run?.running ?? null;
     if (this.run !== null) this.run.abandoned = true;
     this.client?.destroy();
+    return running;
   }
 
   /** The first attempt after a loss is immediate; later ones back off, even when connecting works. */
   private async reconnect(attempt: number): Promise<Client | null> {
     if (attempt > 1) await this.host.pauseBeforeReconnect(attempt - 1);
     if (this.host.stopping) return null;
+    const since = performance.now();
     try {
       const client = await this.host.connect();
       if (this.host.stopping) {
@@ -111,9 +122,11 @@ export class Slot {
       }
       this.client = client;
       log('slot %d reconnected (attempt %d)', this.index, attempt);
+      this.host.connectionRestored();
       return client;
     } catch (error) {
-      this.host.reportError(error as Error);
+      log('slot %d: reconnect attempt %d failed: %s', this.index, attempt, (error as Error).message);
+      this.host.connectionLost(error as Error, since);
       return null;
     }
   }
@@ -126,6 +139,8 @@ export class Slot {
       client.destroy();
       this.client = null;
       this.nextJob = null;
+      this.host.connectionLost(error, performance.now());
+      return;
     }
     this.host.reportError(error);
   }

@@ -61,13 +61,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private starting: Promise<void> | null = null;
   /** True when stop() gave up waiting for some running handler. */
   private abandoned = false;
+  /** When the current outage began (performance.now()), or null while connected. */
+  private downSince: number | null = null;
+  /** When the last outage ended: a reconnect attempt begun before it says nothing about the server now. */
+  private upSince = -Infinity;
+  private failedAttempts = 0;
   private stopping: Promise<void> | null = null;
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     log('%s received: stopping', signal);
     void this.stop().then(() => {
       // Our listener replaced Node's exit on this signal. After a clean stop nothing of ours holds the
-      // process; after the grace period a handler still running would, so end it (its job is back).
-      if (this.abandoned) process.exit(process.exitCode ?? 0);
+      // process; after the grace period a handler still running would, so end it (its job is back),
+      // and say by the exit code that the shutdown was not clean.
+      if (this.abandoned) process.exit(process.exitCode || 1);
     });
   };
 
@@ -150,7 +156,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // loop ends whenever the handler does, with the result ignored.
       log('grace period over: releasing unfinished jobs');
       this.abandoned = true;
-      for (const slot of this.slots) slot.abandon();
+      for (const slot of this.slots) {
+        const running = slot.abandon();
+        if (running !== null) this.emit('job:abandoned', { ...running, timeoutMs });
+      }
     }
     log('stopped');
   }
@@ -170,7 +179,34 @@ export class Worker extends EventEmitter<WorkerEvents> {
       reportError: (error) => this.reportError(error),
       connect: () => this.connect(),
       pauseBeforeReconnect: (attempt) => pause(backoffDelay(attempt, this.minDelayMs, this.maxDelayMs), this.abort.signal),
+      connectionLost: (error, since) => this.connectionLost(error, since),
+      connectionRestored: () => this.connectionRestored(),
     };
+  }
+
+  /**
+   * One report per outage: with N slots each retrying with backoff, a report per slot and attempt
+   * buries the one fact that matters (the server is gone) under dozens of copies.
+   */
+  private connectionLost(error: Error, since: number): void {
+    if (this.downSince !== null || since < this.upSince) {
+      if (this.downSince !== null) this.failedAttempts += 1;
+      log('still disconnected: %s', error.message);
+      return;
+    }
+    this.downSince = performance.now();
+    this.failedAttempts = 0;
+    this.reportError(error);
+  }
+
+  private connectionRestored(): void {
+    if (this.downSince === null) return;
+    const now = performance.now();
+    const info = { downMs: Math.round(now - this.downSince), failedAttempts: this.failedAttempts };
+    this.downSince = null;
+    this.upSince = now;
+    log('connected again after %d ms (%d failed attempts)', info.downMs, info.failedAttempts);
+    this.emit('connection:restored', info);
   }
 
   private async connect(): Promise<Client> {

@@ -12,6 +12,7 @@ import {
   type JobContext,
   type JobDefinition,
   type JobDefinitionOptions,
+  type JsonShaped,
   type TubeStats,
   type WorkerEvents,
   type WorkerOptions,
@@ -24,7 +25,17 @@ export const BOUND = 5000;
 export type EventName = keyof WorkerEvents;
 export type Payload<E extends EventName> = WorkerEvents[E][0];
 
-const EVENT_NAMES = ['job:start', 'job:done', 'job:retry', 'job:buried', 'job:released', 'job:lost', 'error'] as const satisfies readonly EventName[];
+const EVENT_NAMES = [
+  'job:start',
+  'job:done',
+  'job:retry',
+  'job:buried',
+  'job:released',
+  'job:lost',
+  'job:abandoned',
+  'connection:restored',
+  'error',
+] as const satisfies readonly EventName[];
 // Fails to compile when the worker gains an event this log does not record.
 const everyEvent: Exclude<EventName, (typeof EVENT_NAMES)[number]> extends never ? true : never = true;
 void everyEvent;
@@ -107,7 +118,7 @@ export async function runWorker(t: TestContext, options: WorkerOptions): Promise
 }
 
 /** A job type on `tube` whose retries come at once (backoff 0), running `run`. */
-export function jobOn<Args>(
+export function jobOn<Args extends JsonShaped<Args>>(
   tube: string,
   run: (args: Args, context: JobContext) => unknown,
   options: Partial<JobDefinitionOptions<Args>> = {},
