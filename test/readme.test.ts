@@ -1,0 +1,215 @@
+/**
+ * Every TypeScript snippet in README.md compiles under `tsc --strict` against the built package, as
+ * an app would import it (`import ... from 'beanline'`), and runs against a real beanstalkd as the
+ * README says it does. Snippets are marked `<!-- snippet: name -->` on the line before their fence;
+ * a snippet without a marker, or a marker without a scenario here, fails the test, so a new snippet
+ * cannot slip in untested.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Client } from '../src/index.js';
+import { ownServer, within } from './helpers/harness.js';
+import type { TestServer } from './helpers/server.js';
+
+const BOUND_MS = 20_000;
+/** The checkout: this file runs from dist/test/. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Snippet {
+  readonly name: string;
+  readonly code: string;
+  /** 1-based line of the fence in README.md, for messages. */
+  readonly line: number;
+}
+
+/** The ```ts blocks of the README, each with the name its marker gives. */
+function readSnippets(readme: string): Snippet[] {
+  const lines = readme.split('\n');
+  const snippets: Snippet[] = [];
+  for (let i = 0; i < lines.length; i += 1) {
+    if (!/^```(ts|typescript)\s*$/.test(lines[i] as string)) continue;
+    const marker = /^<!-- snippet: ([a-z0-9-]+) -->$/.exec(lines[i - 1] ?? '');
+    if (marker === null) throw new Error(`README.md:${i + 1}: a TypeScript snippet without a <!-- snippet: name --> line above it`);
+    const end = lines.indexOf('```', i + 1);
+    if (end === -1) throw new Error(`README.md:${i + 1}: the snippet has no closing fence`);
+    snippets.push({ name: marker[1] as string, code: lines.slice(i + 1, end).join('\n'), line: i + 1 });
+    i = end;
+  }
+  return snippets;
+}
+
+const snippets = readSnippets(readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+
+/** A scratch app holding every snippet as a module, with `beanline` installed as a link to this checkout. */
+const app = mkdtempSync(path.join(tmpdir(), 'beanline-readme-'));
+after(() => rmSync(app, { recursive: true, force: true }));
+
+function buildApp(): { ok: boolean; output: string } {
+  mkdirSync(path.join(app, 'node_modules', '@types'), { recursive: true });
+  symlinkSync(ROOT, path.join(app, 'node_modules', 'beanline'), 'dir');
+  symlinkSync(path.join(ROOT, 'node_modules', '@types', 'node'), path.join(app, 'node_modules', '@types', 'node'), 'dir');
+  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'readme-snippets', private: true, type: 'module' }));
+  writeFileSync(
+    path.join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['ES2022', 'ESNext.Disposable'],
+        types: ['node'],
+        outDir: 'out',
+        rootDir: 'src',
+      },
+      include: ['src'],
+    }),
+  );
+  mkdirSync(path.join(app, 'src'));
+  for (const snippet of snippets) writeFileSync(path.join(app, 'src', `${snippet.name}.ts`), `${snippet.code}\n`);
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { ok: tsc.status === 0, output: `${tsc.stdout}${tsc.stderr}` };
+}
+
+interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+}
+
+/** One snippet running as a program of the scratch app, with $BEANSTALKD_URL set to `server`. */
+class Program {
+  private readonly child;
+  private text = '';
+  private readonly finished: Promise<Finished>;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(name: string, server: TestServer) {
+    this.child = spawn(process.execPath, [path.join(app, 'out', `${name}.js`)], {
+      cwd: app,
+      env: { ...process.env, BEANSTALKD_URL: server.url, DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const collect = (chunk: Buffer): void => {
+      this.text += chunk.toString();
+      for (const wake of [...this.waiters]) wake();
+    };
+    this.child.stdout.on('data', collect);
+    this.child.stderr.on('data', collect);
+    this.finished = once(this.child, 'close').then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as NodeJS.Signals | null,
+      output: this.text,
+    }));
+    after(() => this.kill('SIGKILL'));
+  }
+
+  /** How it ends; fails if it is still running after BOUND_MS. */
+  exit(): Promise<Finished> {
+    return within(this.finished, BOUND_MS, `snippet exiting; output so far: ${this.text}`);
+  }
+
+  /** Resolves once its output matches `pattern`. */
+  printed(pattern: RegExp): Promise<void> {
+    const seen = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (!pattern.test(this.text)) return;
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+      check();
+    });
+    return within(seen, BOUND_MS, `output matching ${pattern}; output so far: ${this.text}`);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+async function runToExit(name: string, server: TestServer): Promise<string> {
+  const { code, signal, output } = await new Program(name, server).exit();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `${name} failed:\n${output}`);
+  return output;
+}
+
+/** Polls the server's tube stats until `done`; the server is the only witness of what a worker did. */
+async function untilTube(observer: Client, tube: string, done: (ready: number, reserved: number) => boolean): Promise<void> {
+  const deadline = Date.now() + BOUND_MS;
+  for (;;) {
+    const stats = await observer.statsTube(tube).catch(() => null);
+    if (stats !== null && done(stats.currentJobsReady, stats.currentJobsReserved)) return;
+    if (Date.now() > deadline) throw new Error(`tube ${tube} did not reach the expected state: ${JSON.stringify(stats)}`);
+  }
+}
+
+/** What running each snippet must show, by its name. Each gets a beanstalkd of its own. */
+const scenarios: Record<string, (server: TestServer, observer: Client) => Promise<void>> = {
+  'quick-start-producer': async (server, observer) => {
+    await runToExit('quick-start-producer', server);
+    const stats = await observer.statsTube('emails');
+    assert.equal(stats.currentJobsReady, 1001, 'the one put and the 1,000 pipelined ones');
+    // Then the worker snippet takes every one of them: none is buried as unreadable.
+    const worker = new Program('quick-start-worker', server);
+    await untilTube(observer, 'emails', (ready, reserved) => ready === 0 && reserved === 0);
+    worker.kill('SIGKILL');
+    const after = await observer.statsTube('emails');
+    assert.equal(after.currentJobsBuried, 0, 'no job of the producer is buried by the worker');
+    assert.equal(after.cmdDelete, 1001);
+  },
+  'quick-start-worker': async () => {
+    // Run with its producer, above.
+  },
+  'jobs-and-workers': async (server, observer) => {
+    const program = new Program('jobs-and-workers', server);
+    await program.printed(/sent hi to a@example\.com/);
+    program.kill('SIGTERM');
+    const { code, signal, output } = await program.exit();
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `it exits on SIGTERM, cleanly:\n${output}`);
+    // The tube is gone once empty and unused, so the server's totals tell what happened.
+    const stats = await observer.stats();
+    assert.deepEqual(
+      { put: stats.totalJobs, deleted: stats.cmdDelete, ready: stats.currentJobsReady, buried: stats.currentJobsBuried },
+      { put: 1, deleted: 1, ready: 0, buried: 0 },
+    );
+  },
+  pool: async (server, observer) => {
+    const output = await runToExit('pool', server);
+    assert.match(output, /1 ready in emails/);
+    assert.equal((await observer.stats()).currentConnections, 1, 'the pool closed its connections');
+  },
+};
+
+test('README.md: every TypeScript snippet has a scenario, and every scenario a snippet', () => {
+  assert.ok(snippets.length > 0);
+  assert.deepEqual(
+    snippets.map(({ name }) => name).sort(),
+    Object.keys(scenarios).sort(),
+  );
+});
+
+test('README.md: the snippets compile under tsc --strict against the built package', { timeout: 90_000 }, () => {
+  const { ok, output } = buildApp();
+  assert.ok(ok, `tsc --strict failed on the README's snippets:\n${output}`);
+});
+
+for (const snippet of snippets) {
+  test(`README.md:${snippet.line} (${snippet.name}) runs as the README says`, { timeout: 60_000 }, async (t) => {
+    const server = await ownServer(t);
+    const observer = await Client.connect(server.url);
+    t.after(() => observer.destroy());
+    const scenario = scenarios[snippet.name];
+    assert.ok(scenario !== undefined, `no scenario for snippet ${snippet.name}`);
+    await scenario(server, observer);
+  });
+}
