@@ -1,45 +1,24 @@
 import { EventEmitter } from 'node:events';
 import type { Connection } from './connection.js';
-import { Link, type LinkEvents } from './link.js';
+import { Link, type ClientState, type LinkEvents } from './link.js';
 import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js';
 import { resolveOptions, type ConnectOptions } from './options.js';
+import type { Producer, PutOptions } from './producer.js';
 import {
-  decodeBuried,
-  decodeDeleted,
-  decodeFound,
-  decodeIgnored,
-  decodeInserted,
-  decodeJobStats,
-  decodeKicked,
-  decodeKickedJob,
-  decodePaused,
-  decodeReleased,
-  decodeReserved,
-  decodeReservedJob,
-  decodeReservedOrTimeout,
-  decodeServerStats,
-  decodeTouched,
-  decodeTubeList,
-  decodeTubeStats,
-  decodeUsing,
-  decodeWatched,
-  type Decoder,
+  COMMANDS,
+  DEFAULT_DELAY,
+  DEFAULT_PRIORITY,
+  DEFAULT_TTR,
+  request,
+  type Command,
   type Job,
-} from './protocol/replies.js';
+  type Request,
+} from './protocol/commands.js';
 import type { JobStats, ServerStats, TubeStats } from './protocol/stats.js';
-import { checkBody, checkId, checkTube, checkUint32 } from './protocol/validate.js';
+import { checkBody, checkTube } from './protocol/validate.js';
 
-export const DEFAULT_PRIORITY = 1024;
-export const DEFAULT_TTR = 60;
-
-export interface PutOptions {
-  /** 0 (most urgent) to 2^32-1. Default 1024. */
-  priority?: number;
-  /** Seconds before the job becomes ready. Default 0. */
-  delay?: number;
-  /** Seconds a worker may hold the job before the server hands it to another. Default 60. */
-  ttr?: number;
-}
+export { DEFAULT_PRIORITY, DEFAULT_TTR } from './protocol/commands.js';
+export type { PutOptions } from './producer.js';
 
 export interface ReleaseOptions {
   /** The job's new priority. Default 1024 (the protocol has no "keep the old one"). */
@@ -57,14 +36,16 @@ export type ClientEvents = LinkEvents;
  * A blocking `reserve` holds up every later command on the same connection until a job arrives, so
  * producers and each worker slot should have their own client.
  */
-export class Client extends EventEmitter<ClientEvents> {
+export class Client extends EventEmitter<ClientEvents> implements Producer {
   private readonly connection: Link;
   private maxJobSize: number | undefined;
   /** While max-job-size is being read, every command waits behind it, so that order is kept. */
   private gate: Promise<void> | null = null;
   private gated = 0;
   private maxJobSizeError: Error | undefined;
-  private closing = false;
+  /** The tube of the caller's last `use`, from the moment it is issued: where a put without a tube goes. */
+  private ownTube = 'default';
+  /** The caller's tube as the server last confirmed it. */
   private tubeInUse = 'default';
   private readonly watching = new Set<string>(['default']);
 
@@ -79,6 +60,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.connection = link;
     this.maxJobSize = maxJobSize;
     link.onRestore((connection) => this.restoreTubes(connection));
+    link.on('state', (state, previous) => this.emit('state', state, previous));
     link.on('close', (error) => this.emit('close', error));
     link.on('reconnecting', (info) => this.emit('reconnecting', info));
     link.on('reconnect', (info) => this.emit('reconnect', info));
@@ -87,25 +69,35 @@ export class Client extends EventEmitter<ClientEvents> {
     });
   }
 
-  /** On a new connection after a loss: the tube in use and the watch list as the server last confirmed them. */
-  private async restoreTubes(connection: Connection): Promise<void> {
+  /**
+   * On a new connection after a loss: the caller's tube and the watch list. Resolves with the tube
+   * the connection then uses.
+   */
+  private async restoreTubes(connection: Connection): Promise<string> {
     // Always one round trip, even on `default`: a peer that accepts and drops must not count as reconnected.
-    const steps: Promise<unknown>[] = [connection.send('use', `use ${this.tubeInUse}\r\n`, null, decodeUsing)];
-    for (const tube of this.watching) {
-      if (tube !== 'default') steps.push(connection.send('watch', `watch ${tube}\r\n`, null, decodeWatched));
+    const tube = this.ownTube;
+    const steps: Promise<unknown>[] = [connection.send(request(COMMANDS.use, [tube]))];
+    for (const watched of this.watching) {
+      if (watched !== 'default') steps.push(connection.send(request(COMMANDS.watch, [watched])));
     }
-    if (!this.watching.has('default')) steps.push(connection.send('ignore', 'ignore default\r\n', null, decodeIgnored));
+    if (!this.watching.has('default')) steps.push(connection.send(request(COMMANDS.ignore, ['default'])));
     await Promise.all(steps);
+    return tube;
+  }
+
+  /** Where the connection stands: `ready`, `reconnecting`, `connecting` (a reconnect attempt), `closing`, `closed`. A `state` event tells each change. */
+  get state(): ClientState {
+    return this.connection.state;
   }
 
   /** True between a lost connection and the next one (with `reconnect` on): commands queue meanwhile. */
   get reconnecting(): boolean {
-    return this.connection.reconnecting;
+    return this.state === 'reconnecting' || this.state === 'connecting';
   }
 
   /** False once the connection is closing or closed. */
   get usable(): boolean {
-    return !this.closing && this.connection.usable;
+    return this.connection.usable;
   }
 
   /** Commands sent or queued and not yet answered. */
@@ -113,7 +105,10 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.connection.pending + this.gated;
   }
 
-  /** The tube `put` goes to, as last confirmed by the server. */
+  /**
+   * The tube of the last `use`, as the server confirmed it: a `use` still in flight is not in it
+   * yet, and `put(body, { tube })` never changes it (it is where a put without a tube goes).
+   */
   get using(): string {
     return this.tubeInUse;
   }
@@ -123,208 +118,168 @@ export class Client extends EventEmitter<ClientEvents> {
     return [...this.watching];
   }
 
-  /** Puts a job into the used tube; resolves with its id. */
+  /**
+   * Puts a job; resolves with its id. Into `options.tube` if given (a `use` goes first only when the
+   * connection is on another tube; the caller's own `use` tube is not changed), else into the tube
+   * of the caller's last `use`.
+   */
   put(body: Buffer | Uint8Array | string, options: PutOptions = {}): Promise<number> {
-    let data: Buffer;
-    let head: string;
+    let sent: Request<number>;
     try {
-      data = checkBody(body);
-      const priority = options.priority === undefined ? DEFAULT_PRIORITY : checkUint32(options.priority, 'priority');
-      const delay = options.delay === undefined ? 0 : checkUint32(options.delay, 'delay');
-      const ttr = options.ttr === undefined ? DEFAULT_TTR : checkUint32(options.ttr, 'ttr');
-      head = `put ${priority} ${delay} ${ttr} ${data.length}\r\n`;
+      const data = checkBody(body);
+      const tube = options.tube === undefined ? this.ownTube : checkTube(options.tube);
+      const args = [given(options.priority, DEFAULT_PRIORITY), given(options.delay, DEFAULT_DELAY), given(options.ttr, DEFAULT_TTR)];
+      sent = request(COMMANDS.put, args, data, tube);
     } catch (error) {
       return Promise.reject(error);
     }
     if (this.maxJobSize === undefined) this.gate ??= this.readMaxJobSize();
-    if (this.gate !== null) return this.behindGate(() => this.putChecked(head, data));
-    return this.putChecked(head, data);
+    if (this.gate !== null) return this.behindGate(() => this.putChecked(sent));
+    return this.putChecked(sent);
   }
 
-  /**
-   * Puts into `tube` and leaves the tube in use as it was: `use`, `put` and `use` back go out in
-   * one write, and all three settle before this does.
-   */
-  async putInto(tube: string, body: Buffer | Uint8Array | string, options: PutOptions = {}): Promise<number> {
-    checkTube(tube);
-    if (tube === this.tubeInUse) return this.put(body, options);
-    const [used, put, restored] = await Promise.allSettled([
-      this.use(tube),
-      this.put(body, options),
-      this.use(this.tubeInUse),
-    ]);
-    for (const step of [used, put, restored]) if (step.status === 'rejected') throw step.reason;
-    return (put as PromiseFulfilledResult<number>).value;
+  /** Puts into `tube`, leaving the caller's `use` tube as it was: `put(body, { ...options, tube })`. */
+  putInto(tube: string, body: Buffer | Uint8Array | string, options: PutOptions = {}): Promise<number> {
+    return this.put(body, { ...options, tube });
   }
 
-  private putChecked(head: string, data: Buffer): Promise<number> {
+  private putChecked(sent: Request<number>): Promise<number> {
     if (this.maxJobSize === undefined) return Promise.reject(this.maxJobSizeUnknown());
-    if (data.length > this.maxJobSize) {
+    const size = (sent.body as Buffer).length;
+    if (size > this.maxJobSize) {
       return Promise.reject(
-        new InvalidArgumentError(
-          'body',
-          `body is ${data.length} bytes, more than the server's max-job-size of ${this.maxJobSize}`,
-        ),
+        new InvalidArgumentError('body', `body is ${size} bytes, more than the server's max-job-size of ${this.maxJobSize}`),
       );
     }
-    return this.connection.send('put', head, data, decodeInserted);
+    return this.connection.send(sent);
   }
 
-  /** Selects the tube `put` goes to; resolves with its name. */
+  /** Selects the tube `put` (without a tube), `peekReady`, `kick`... work on; resolves with its name. */
   use(tube: string): Promise<string> {
-    return this.checked(() => {
-      const name = checkTube(tube);
-      return this.send('use', `use ${name}\r\n`, decodeUsing).then((used) => {
-        this.tubeInUse = used;
-        return used;
-      });
+    return this.call(COMMANDS.use, [tube], null, (name) => {
+      this.ownTube = name;
+    }).then((used) => {
+      this.tubeInUse = used;
+      return used;
     });
   }
 
   /** Waits as long as it takes for a job from the watched tubes. */
   reserve(): Promise<Job> {
-    return this.send('reserve', 'reserve\r\n', decodeReserved, Infinity);
+    return this.call(COMMANDS.reserve, []);
   }
 
   /** Waits up to `seconds` for a job; null when none came. 0 returns at once. */
   reserveWithTimeout(seconds: number): Promise<Job | null> {
-    return this.checked(() => {
-      const wait = checkUint32(seconds, 'seconds');
-      return this.send('reserve-with-timeout', `reserve-with-timeout ${wait}\r\n`, decodeReservedOrTimeout, wait * 1000);
-    });
+    return this.call(COMMANDS.reserveWithTimeout, [seconds]);
   }
 
   /** Reserves one job by id, whatever its state (beanstalkd 1.12). */
   reserveJob(id: number): Promise<Job> {
-    return this.withId(id, (job) => this.send('reserve-job', `reserve-job ${job}\r\n`, decodeReservedJob));
+    return this.call(COMMANDS.reserveJob, [id]);
   }
 
   delete(id: number): Promise<void> {
-    return this.withId(id, (job) => this.send('delete', `delete ${job}\r\n`, decodeDeleted));
+    return this.call(COMMANDS.delete, [id]);
   }
 
   /** Puts a reserved job back to ready (or delayed). */
   release(id: number, options: ReleaseOptions = {}): Promise<void> {
-    return this.checked(() => {
-      const job = checkId(id);
-      const priority = options.priority === undefined ? DEFAULT_PRIORITY : checkUint32(options.priority, 'priority');
-      const delay = options.delay === undefined ? 0 : checkUint32(options.delay, 'delay');
-      return this.send('release', `release ${job} ${priority} ${delay}\r\n`, decodeReleased(job));
-    });
+    return this.call(COMMANDS.release, [id, given(options.priority, DEFAULT_PRIORITY), given(options.delay, DEFAULT_DELAY)]);
   }
 
   /** Buries a reserved job: it stays until kicked. */
   bury(id: number, priority: number = DEFAULT_PRIORITY): Promise<void> {
-    return this.checked(() => {
-      const job = checkId(id);
-      const pri = checkUint32(priority, 'priority');
-      return this.send('bury', `bury ${job} ${pri}\r\n`, decodeBuried);
-    });
+    return this.call(COMMANDS.bury, [id, priority]);
   }
 
   /** Restarts the TTR clock of a job this connection has reserved. */
   touch(id: number): Promise<void> {
-    return this.withId(id, (job) => this.send('touch', `touch ${job}\r\n`, decodeTouched));
+    return this.call(COMMANDS.touch, [id]);
   }
 
   /** Adds a tube to the watch list; resolves with the number of tubes watched. */
   watch(tube: string): Promise<number> {
-    return this.checked(() => {
-      const name = checkTube(tube);
-      return this.send('watch', `watch ${name}\r\n`, decodeWatched).then((count) => {
-        this.watching.add(name);
-        return count;
-      });
+    return this.call(COMMANDS.watch, [tube]).then((count) => {
+      this.watching.add(tube);
+      return count;
     });
   }
 
   /** Drops a tube from the watch list; NotIgnoredError for the last one. */
   ignore(tube: string): Promise<number> {
-    return this.checked(() => {
-      const name = checkTube(tube);
-      return this.send('ignore', `ignore ${name}\r\n`, decodeIgnored).then((count) => {
-        this.watching.delete(name);
-        return count;
-      });
+    return this.call(COMMANDS.ignore, [tube]).then((count) => {
+      this.watching.delete(tube);
+      return count;
     });
   }
 
   /** The job with this id, in any state; null when there is none. */
   peek(id: number): Promise<Job | null> {
-    return this.withId(id, (job) => this.send('peek', `peek ${job}\r\n`, decodeFound));
+    return this.call(COMMANDS.peek, [id]);
   }
 
   /** The next ready job of the used tube, or null. */
   peekReady(): Promise<Job | null> {
-    return this.send('peek-ready', 'peek-ready\r\n', decodeFound);
+    return this.call(COMMANDS.peekReady, []);
   }
 
   /** The delayed job of the used tube that is next to become ready, or null. */
   peekDelayed(): Promise<Job | null> {
-    return this.send('peek-delayed', 'peek-delayed\r\n', decodeFound);
+    return this.call(COMMANDS.peekDelayed, []);
   }
 
   /** The next buried job of the used tube, or null. */
   peekBuried(): Promise<Job | null> {
-    return this.send('peek-buried', 'peek-buried\r\n', decodeFound);
+    return this.call(COMMANDS.peekBuried, []);
   }
 
   /** Kicks up to `bound` buried jobs of the used tube (or delayed ones when none is buried); resolves with the count. */
   kick(bound: number): Promise<number> {
-    return this.checked(() => {
-      const max = checkUint32(bound, 'bound');
-      return this.send('kick', `kick ${max}\r\n`, decodeKicked);
-    });
+    return this.call(COMMANDS.kick, [bound]);
   }
 
   /** Kicks one buried or delayed job to ready. */
   kickJob(id: number): Promise<void> {
-    return this.withId(id, (job) => this.send('kick-job', `kick-job ${job}\r\n`, decodeKickedJob));
+    return this.call(COMMANDS.kickJob, [id]);
   }
 
   stats(): Promise<ServerStats> {
-    return this.send('stats', 'stats\r\n', decodeServerStats);
+    return this.call(COMMANDS.stats, []);
   }
 
   statsJob(id: number): Promise<JobStats> {
-    return this.withId(id, (job) => this.send('stats-job', `stats-job ${job}\r\n`, decodeJobStats));
+    return this.call(COMMANDS.statsJob, [id]);
   }
 
   statsTube(tube: string): Promise<TubeStats> {
-    return this.checked(() => this.send('stats-tube', `stats-tube ${checkTube(tube)}\r\n`, decodeTubeStats));
+    return this.call(COMMANDS.statsTube, [tube]);
   }
 
   listTubes(): Promise<string[]> {
-    return this.send('list-tubes', 'list-tubes\r\n', decodeTubeList);
+    return this.call(COMMANDS.listTubes, []);
   }
 
+  /** The tube of the caller's last `use`, as the server reports it. */
   listTubeUsed(): Promise<string> {
-    return this.send('list-tube-used', 'list-tube-used\r\n', decodeUsing);
+    return this.call(COMMANDS.listTubeUsed, []);
   }
 
   listTubesWatched(): Promise<string[]> {
-    return this.send('list-tubes-watched', 'list-tubes-watched\r\n', decodeTubeList);
+    return this.call(COMMANDS.listTubesWatched, []);
   }
 
   /** No job is reserved from the tube for `seconds` (0 lifts a pause). */
   pauseTube(tube: string, seconds: number): Promise<void> {
-    return this.checked(() => {
-      const name = checkTube(tube);
-      const delay = checkUint32(seconds, 'seconds');
-      return this.send('pause-tube', `pause-tube ${name} ${delay}\r\n`, decodePaused);
-    });
+    return this.call(COMMANDS.pauseTube, [tube, seconds]);
   }
 
   /** Sends `quit` after the commands in flight have their replies, then closes. Pending reserves reject. */
   close(): Promise<void> {
-    const wasClosing = this.closing;
-    this.closing = true;
     // Commands still waiting for max-job-size go first: they were issued before the close. Not while
     // reconnecting: the stats they wait for sits in the offline queue, which the close empties.
-    if (this.gate !== null && !wasClosing && !this.connection.reconnecting) {
-      return this.behindGate(() => this.connection.close());
-    }
-    return this.connection.close();
+    const issuedBefore = this.gate !== null && this.state === 'ready' ? this.behindGate(async () => undefined) : undefined;
+    return this.connection.close(issuedBefore);
   }
 
   /** Closes at once; pending commands reject with ConnectionError. */
@@ -336,9 +291,20 @@ export class Client extends EventEmitter<ClientEvents> {
     await this.close();
   }
 
-  private send<T>(name: string, head: string, decode: Decoder<T>, holdMs = 0): Promise<T> {
-    if (this.gate !== null) return this.behindGate(() => this.connection.send(name, head, null, decode, holdMs));
-    return this.connection.send(name, head, null, decode, holdMs);
+  /**
+   * Checks the arguments and sends one command (a rejected promise, with nothing sent, for an
+   * argument the server would refuse). `issued` runs once the request is built, in call order.
+   */
+  private call<T>(command: Command<T>, args: readonly unknown[], body: Buffer | null = null, issued?: (first: string) => void): Promise<T> {
+    let sent: Request<T>;
+    try {
+      sent = request(command, args, body, command.tube === 'used' ? this.ownTube : null);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    issued?.(sent.args[0] as string);
+    if (this.gate !== null) return this.behindGate(() => this.connection.send(sent));
+    return this.connection.send(sent);
   }
 
   /**
@@ -365,7 +331,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   private readMaxJobSize(): Promise<void> {
-    return this.connection.send('stats', 'stats\r\n', null, decodeServerStats).then(
+    return this.connection.send(request(COMMANDS.stats, [])).then(
       (stats) => {
         this.maxJobSize = stats.maxJobSize;
         this.connection.allowReplyBytes(stats.maxJobSize);
@@ -375,17 +341,9 @@ export class Client extends EventEmitter<ClientEvents> {
       },
     );
   }
+}
 
-  /** Turns a validation error thrown while building a command into a rejected promise. */
-  private checked<T>(build: () => Promise<T>): Promise<T> {
-    try {
-      return build();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  private withId<T>(id: number, build: (id: number) => Promise<T>): Promise<T> {
-    return this.checked(() => build(checkId(id)));
-  }
+/** Only a missing option takes the default: `null` or any other wrong value goes on to be refused. */
+function given(value: unknown, fallback: number): unknown {
+  return value === undefined ? fallback : value;
 }

@@ -6,7 +6,7 @@ import { ConnectionError, ProtocolError, TimeoutError } from './errors.js';
 import { Fifo } from './fifo.js';
 import type { ResolvedOptions } from './options.js';
 import { DEFAULT_MAX_BODY_BYTES, ReplyParser, type Reply } from './protocol/parser.js';
-import type { Decoder } from './protocol/replies.js';
+import { COMMANDS, decodeReply, request, type Request } from './protocol/commands.js';
 import { ReadPacer } from './read-pacer.js';
 
 const logConnection = createDebug('beanline:connection');
@@ -18,21 +18,16 @@ const BATCH_BYTES = 64 * 1024;
 const READ_BUFFER_BYTES = 64 * 1024;
 /** How long a paced socket is left unread (setTimeout's smallest step). */
 const HOLD_MS = 1;
-const QUIT = 'quit\r\n';
+/** No reply comes to it: the server closes the connection. */
+const QUIT = request(COMMANDS.quit, []).head;
 const CR = 13;
 const LF = 10;
 
-interface Command {
-  readonly name: string;
-  /** The command line with its CRLF, ASCII only (tube names are checked before they get here). */
-  readonly head: string;
-  /** The job body of a `put`, dropped once written. */
-  body: Buffer | null;
-  readonly decode: Decoder<unknown>;
+/** A request on its way: its promise's ends travel with it. */
+interface Pending {
+  readonly request: Request;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
-  /** How long the server may rightly hold the reply back: 0, reserve-with-timeout's wait, or Infinity for reserve. */
-  readonly holdMs: number;
 }
 
 type State = 'open' | 'closing' | 'closed';
@@ -59,9 +54,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly pacer: ReadPacer | null;
   private holdTimer: NodeJS.Timeout | null = null;
   /** Issued, not yet written (waiting for the next flush or for the socket to drain). */
-  private readonly unsent = new Fifo<Command>();
+  private readonly unsent = new Fifo<Pending>();
   /** Written, waiting for their replies, oldest first. */
-  private readonly inflight = new Fifo<Command>();
+  private readonly inflight = new Fifo<Pending>();
   private state: State = 'open';
   private flushScheduled = false;
   private quitSent = false;
@@ -168,11 +163,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Queues one command. `head` is the full command line with CRLF; `body` follows it for `put`.
-   * The promise settles with the decoded reply, or rejects (server error reply, or connection loss).
+   * Queues one request. The promise settles with the decoded reply, or rejects (server error reply,
+   * or connection loss).
    */
-  send<T>(name: string, head: string, body: Buffer | null, decode: Decoder<T>, holdMs = 0): Promise<T> {
+  send<T>(request: Request<T>): Promise<T> {
     if (this.state !== 'open') {
+      const name = request.command.name;
       return Promise.reject(
         new ConnectionError(`${name}: the connection is ${this.state} (it was not sent)`, {
           command: name,
@@ -182,16 +178,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      this.unsent.push({
-        name,
-        head,
-        body,
-        decode,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        holdMs,
-      });
-      if (logCommand.enabled) logCommand('-> %s', head.trimEnd());
+      this.unsent.push({ request, resolve: resolve as (value: unknown) => void, reject });
+      if (logCommand.enabled) logCommand('-> %s', request.head.trimEnd());
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // After the current tick's microtasks too, so a burst of awaits still goes out in one write.
@@ -234,8 +222,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private writeBatch(): void {
     let bytes = 0;
     let count = 0;
-    for (let cmd = this.unsent.at(0); cmd !== undefined; cmd = this.unsent.at(count)) {
-      const size = cmd.head.length + (cmd.body === null ? 0 : cmd.body.length + 2);
+    for (let next = this.unsent.at(0); next !== undefined; next = this.unsent.at(count)) {
+      const { head, body } = next.request;
+      const size = head.length + (body === null ? 0 : body.length + 2);
       if (count > 0 && bytes + size > BATCH_BYTES) break;
       bytes += size;
       count += 1;
@@ -243,16 +232,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const out = Buffer.allocUnsafe(bytes);
     let offset = 0;
     for (let i = 0; i < count; i += 1) {
-      const cmd = this.unsent.shift() as Command;
-      offset += out.write(cmd.head, offset, 'latin1');
-      if (cmd.body !== null) {
-        offset += cmd.body.copy(out, offset);
+      const pending = this.unsent.shift() as Pending;
+      const { request } = pending;
+      offset += out.write(request.head, offset, 'latin1');
+      if (request.body !== null) {
+        offset += request.body.copy(out, offset);
         out[offset++] = CR;
         out[offset++] = LF;
-        cmd.body = null;
+        request.body = null;
       }
       if (this.inflight.length === 0 && this.commandTimeoutMs > 0) this.headSince = Date.now();
-      this.inflight.push(cmd);
+      this.inflight.push(pending);
     }
     this.socket.write(out);
   }
@@ -290,22 +280,22 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly onReply = (reply: Reply): void => {
     // The rest of a chunk that arrived as the connection was torn down.
     if (this.state === 'closed') return;
-    const cmd = this.inflight.shift();
-    if (cmd === undefined) {
+    const pending = this.inflight.shift();
+    if (pending === undefined) {
       throw new ProtocolError(`received a ${reply.word} reply while no command was waiting`);
     }
     if (this.commandTimeoutMs > 0) this.headSince = Date.now();
     if (logCommand.enabled) logCommand('<- %s %s', reply.word, reply.args.join(' '));
     let value: unknown;
     try {
-      value = cmd.decode(reply, cmd.name);
+      value = decodeReply(pending.request, reply);
     } catch (error) {
-      cmd.reject(error as Error);
+      pending.reject(error as Error);
       // A reply the command cannot get means replies and commands are out of step: nothing after it can be trusted.
       if (error instanceof ProtocolError) throw error;
       return;
     }
-    cmd.resolve(value);
+    pending.resolve(value);
     if (this.state === 'closing') this.releaseBlockedClose();
   };
 
@@ -313,20 +303,21 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private releaseBlockedClose(): void {
     if (this.state !== 'closing') return;
     const head = this.inflight.peek();
-    if (head !== undefined && head.holdMs > 0) {
+    if (head !== undefined && head.request.holdMs > 0) {
       // A clean close for the connection; only the waiting commands learn why they end.
       this.shutdown(undefined, undefined, new ConnectionError('the client closed the connection while the command was waiting for a job'));
     }
   }
 
   private readonly checkTimeout = (): void => {
-    const head = this.inflight.peek();
+    const head = this.inflight.peek()?.request;
     if (head === undefined || head.holdMs === Infinity) return;
     const limit = this.commandTimeoutMs + head.holdMs;
     if (Date.now() - this.headSince < limit) return;
+    const name = head.command.name;
     this.shutdown(
-      new ConnectionError(`an earlier command (${head.name}) timed out, so the connection was closed`),
-      new TimeoutError(`${head.name}: no reply within ${limit} ms; the connection was closed`, limit, head.name),
+      new ConnectionError(`an earlier command (${name}) timed out, so the connection was closed`),
+      new TimeoutError(`${name}: no reply within ${limit} ms; the connection was closed`, limit, name),
     );
   };
 
@@ -370,13 +361,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 }
 
-function lostError(cmd: Command, reason: Error, written: boolean): Error {
+function lostError(pending: Pending, reason: Error, written: boolean): Error {
+  const name = pending.request.command.name;
   if (written && reason instanceof ProtocolError) {
-    return new ProtocolError(`${cmd.name}: ${reason.message}`, { cause: reason, command: cmd.name });
+    return new ProtocolError(`${name}: ${reason.message}`, { cause: reason, command: name });
   }
   const applied = written ? 'it may have been applied' : 'it was not sent';
-  return new ConnectionError(`${cmd.name}: ${reason.message} (${applied})`, {
-    command: cmd.name,
+  return new ConnectionError(`${name}: ${reason.message} (${applied})`, {
+    command: name,
     maybeApplied: written,
     cause: reason,
   });

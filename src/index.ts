@@ -1,5 +1,8 @@
 export { Client, DEFAULT_PRIORITY, DEFAULT_TTR } from './client.js';
-export type { ClientEvents, PutOptions, ReleaseOptions } from './client.js';
+export type { ClientEvents, ReleaseOptions } from './client.js';
+export type { ClientState, ReconnectingInfo } from './link.js';
+export type { Producer, PutOptions } from './producer.js';
+export type { RetryPolicy } from './retry.js';
 export { Connection } from './connection.js';
 export type { ConnectionEvents } from './connection.js';
 export { DEFAULT_HOST, DEFAULT_PORT, parseUrl } from './options.js';
@@ -27,7 +30,8 @@ export {
 export type { ConnectionErrorOptions, ServerErrorCode, UnhandledJobReason } from './errors.js';
 export { ReplyParser } from './protocol/parser.js';
 export type { ParserLimits, Reply } from './protocol/parser.js';
-export type { Job } from './protocol/replies.js';
+export { COMMANDS, DEFAULT_DELAY } from './protocol/commands.js';
+export type { Command, Job, Request } from './protocol/commands.js';
 export type { JobState, JobStats, ServerStats, TubeStats } from './protocol/stats.js';
 export { MAX_TUBE_NAME_BYTES, MAX_UINT32 } from './protocol/validate.js';
 export { Pool, resetTubes } from './pool.js';
@@ -41,7 +45,6 @@ export type {
   JobDefinition,
   JobDefinitionOptions,
   JobLogger,
-  Producer,
 } from './jobs/define.js';
 export { parseEnvelope } from './jobs/envelope.js';
 export type { EnvelopeResult, JobEnvelope, JobFailure, JsonValue } from './jobs/envelope.js';

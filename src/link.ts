@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
-import { backoffDelay, pause } from './backoff.js';
 import { Connection } from './connection.js';
 import { ConnectionError } from './errors.js';
 import { Fifo } from './fifo.js';
 import type { ResolvedOptions, ResolvedReconnect } from './options.js';
-import type { Decoder } from './protocol/replies.js';
+import { COMMANDS, request, type Request } from './protocol/commands.js';
+import { pause, retryDelay } from './retry.js';
 
 const log = createDebug('beanline:connection');
 
@@ -18,9 +18,19 @@ export interface ReconnectingInfo {
   readonly error: Error;
 }
 
+/**
+ * Where a client's line to the server stands. `ready`: connected, commands go out. `reconnecting`:
+ * the connection was lost and the next attempt is awaited; `connecting`: an attempt is dialing and
+ * restoring the tubes (commands issued in either queue). `closing`: close() was called, replies
+ * still due are awaited. `closed`: for good.
+ */
+export type ClientState = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
+
 export interface LinkEvents {
   /** Closed for good; `error` is undefined after a clean `close()`. */
   close: [error: Error | undefined];
+  /** The state changed; `previous` is the state it left. */
+  state: [state: ClientState, previous: ClientState];
   /** The connection was lost; emitted only when someone listens (every affected command rejects). */
   error: [error: Error];
   reconnecting: [info: ReconnectingInfo];
@@ -28,34 +38,39 @@ export interface LinkEvents {
   reconnect: [info: { readonly attempt: number }];
 }
 
-/** Sends the commands that put a fresh connection in the state the client had. */
-export type Restore = (connection: Connection) => Promise<void>;
+/**
+ * Sends the commands that put a fresh connection in the state the client had (its watch list), and
+ * resolves with the tube that connection is then using.
+ */
+export type Restore = (connection: Connection) => Promise<string>;
 
 interface Queued {
-  readonly name: string;
-  readonly head: string;
-  readonly body: Buffer | null;
-  readonly decode: Decoder<unknown>;
-  readonly holdMs: number;
+  readonly request: Request;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   readonly deadline: number;
 }
-
-type State = 'open' | 'reconnecting' | 'closing' | 'closed';
 
 /**
  * The client's line to the server across connections. Without reconnect it is one Connection.
  * With it, a lost connection is replaced (with backoff): the client's tubes are restored first,
  * then the commands issued meanwhile (a bounded queue) are sent. Commands that were in flight on
  * the lost socket are not re-sent: they reject, saying they may have been applied.
+ *
+ * It also keeps the connection on the right tube: a request for a command on the used tube names
+ * the tube it must run in, and the link sends `use` before it only when the connection will be on
+ * another tube once everything already sent has run. So a producer that names its tube on every
+ * put costs one `use` per change of tube, not two per put, and a `use` still in flight is never
+ * mistaken for the tube the server has confirmed.
  */
 export class Link extends EventEmitter<LinkEvents> {
   private connection: Connection;
   private readonly options: ResolvedOptions;
   private readonly reconnect: ResolvedReconnect | null;
-  private restore: Restore = async () => {};
-  private state: State = 'open';
+  private restore: Restore = async () => 'default';
+  private current: ClientState = 'ready';
+  /** The tube the connection will be using once every request sent to it has run. */
+  private tube = 'default';
   private readonly queue = new Fifo<Queued>();
   private queueTimer: NodeJS.Timeout | null = null;
   /** Aborted when the link closes for good: ends the wait between attempts early. */
@@ -79,13 +94,13 @@ export class Link extends EventEmitter<LinkEvents> {
     this.restore = restore;
   }
 
-  /** True while commands are accepted: connected, or reconnecting (they queue, up to queueLimit). */
-  get usable(): boolean {
-    return this.state === 'reconnecting' || (this.state === 'open' && this.connection.usable);
+  get state(): ClientState {
+    return this.current;
   }
 
-  get reconnecting(): boolean {
-    return this.state === 'reconnecting';
+  /** True while commands are accepted: connected, or reconnecting (they queue, up to queueLimit). */
+  get usable(): boolean {
+    return this.current === 'ready' ? this.connection.usable : this.current === 'reconnecting' || this.current === 'connecting';
   }
 
   get pending(): number {
@@ -97,27 +112,55 @@ export class Link extends EventEmitter<LinkEvents> {
     this.connection.allowReplyBytes(bytes);
   }
 
-  send<T>(name: string, head: string, body: Buffer | null, decode: Decoder<T>, holdMs = 0): Promise<T> {
-    if (this.state === 'reconnecting') return this.enqueue(name, head, body, decode, holdMs);
-    return this.connection.send(name, head, body, decode, holdMs);
+  send<T>(sent: Request<T>): Promise<T> {
+    if (this.current === 'reconnecting' || this.current === 'connecting') return this.enqueue(sent);
+    return this.dispatch(sent);
   }
 
-  close(): Promise<void> {
-    if (this.state === 'reconnecting') {
+  /**
+   * Closes once `after` has settled (commands issued before the close that still wait to be sent),
+   * with the state `closing` from now on.
+   */
+  close(after?: Promise<unknown>): Promise<void> {
+    if (this.current === 'reconnecting' || this.current === 'connecting') {
       this.finish(undefined, new ConnectionError('the client closed the connection while reconnecting'));
       return Promise.resolve();
     }
-    if (this.state === 'open') this.state = 'closing';
-    return this.connection.close();
+    if (this.current === 'ready') this.setState('closing');
+    if (after === undefined) return this.connection.close();
+    return after.then(
+      () => this.connection.close(),
+      () => this.connection.close(),
+    );
   }
 
   destroy(reason?: Error): void {
-    if (this.state === 'reconnecting') {
+    if (this.current === 'reconnecting' || this.current === 'connecting') {
       this.finish(reason, new ConnectionError('the connection was destroyed by the client', { cause: reason }));
       return;
     }
-    if (this.state === 'open') this.state = 'closing';
+    if (this.current === 'ready') this.setState('closing');
     this.connection.destroy(reason);
+  }
+
+  /** Hands a request to the connection, after a `use` when it must run in another tube. */
+  private dispatch<T>(sent: Request<T>): Promise<T> {
+    const { command, tube } = sent;
+    if (tube !== null && tube !== this.tube) {
+      // Its failure is the request's too: the request runs behind it, on the same connection.
+      this.connection.send(request(COMMANDS.use, [tube])).catch(() => undefined);
+      this.tube = tube;
+    } else if (command.tube === 'use') {
+      this.tube = sent.args[0] as string;
+    }
+    return this.connection.send(sent);
+  }
+
+  private setState(next: ClientState): void {
+    const previous = this.current;
+    if (previous === next) return;
+    this.current = next;
+    this.emit('state', next, previous);
   }
 
   private attach(connection: Connection): void {
@@ -128,27 +171,33 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   private onConnectionClose(error: Error | undefined): void {
-    if (this.state === 'closing' || error === undefined || this.reconnect === null) {
+    if (this.current === 'closing' || error === undefined || this.reconnect === null) {
       this.finish(error, error);
       return;
     }
-    this.state = 'reconnecting';
+    this.setState('reconnecting');
     log('connection lost (%s); reconnecting', error.message);
     if (this.listenerCount('error') > 0) this.emit('error', error);
     void this.reconnectLoop(error, this.reconnect);
   }
 
+  private reconnectingStill(): boolean {
+    return this.current === 'reconnecting' || this.current === 'connecting';
+  }
+
   private async reconnectLoop(lost: Error, policy: ResolvedReconnect): Promise<void> {
     let error = lost;
-    for (let attempt = 1; this.state === 'reconnecting'; attempt += 1) {
+    for (let attempt = 1; this.reconnectingStill(); attempt += 1) {
       if (attempt > policy.retries) {
         this.finish(error, error);
         return;
       }
-      const delayMs = backoffDelay(attempt, policy.minDelayMs, policy.maxDelayMs);
+      const delayMs = retryDelay(policy, attempt);
+      this.setState('reconnecting');
       this.emit('reconnecting', { attempt, delayMs, error });
       await pause(delayMs, this.closed.signal);
-      if (this.state !== 'reconnecting') return;
+      if (!this.reconnectingStill()) return;
+      this.setState('connecting');
       const next = await Connection.open(this.options).catch((failure: Error) => failure);
       if (next instanceof Error) {
         error = next;
@@ -156,17 +205,18 @@ export class Link extends EventEmitter<LinkEvents> {
       }
       // The tubes come back before anything queued is sent; commands issued meanwhile keep queueing.
       const restored = await this.restore(next).then(
-        () => null,
+        (tube) => tube,
         (failure: Error) => failure,
       );
-      if (this.state !== 'reconnecting' || restored !== null || !next.usable) {
+      if (!this.reconnectingStill() || restored instanceof Error || !next.usable) {
         next.destroy();
-        error = restored ?? new ConnectionError('the new connection closed while its tubes were restored');
+        error = restored instanceof Error ? restored : new ConnectionError('the new connection closed while its tubes were restored');
         continue;
       }
       this.connection = next;
+      this.tube = restored;
       this.attach(next);
-      this.state = 'open';
+      this.setState('ready');
       log('reconnected on attempt %d; sending %d queued command(s)', attempt, this.queue.length);
       this.flushQueue();
       this.emit('reconnect', { attempt });
@@ -174,8 +224,9 @@ export class Link extends EventEmitter<LinkEvents> {
     }
   }
 
-  private enqueue<T>(name: string, head: string, body: Buffer | null, decode: Decoder<T>, holdMs: number): Promise<T> {
+  private enqueue<T>(sent: Request<T>): Promise<T> {
     const limit = this.reconnect?.queueLimit ?? 0;
+    const name = sent.command.name;
     if (this.queue.length >= limit) {
       return Promise.reject(
         new ConnectionError(`${name}: not connected, and ${limit} commands already wait for the reconnect (it was not sent)`, {
@@ -185,11 +236,7 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
-        name,
-        head,
-        body,
-        decode,
-        holdMs,
+        request: sent,
         resolve: resolve as (value: unknown) => void,
         reject,
         deadline: Date.now() + (this.reconnect?.queueTimeoutMs ?? 0),
@@ -207,11 +254,11 @@ export class Link extends EventEmitter<LinkEvents> {
       const now = Date.now();
       for (let next = this.queue.peek(); next !== undefined && next.deadline <= now; next = this.queue.peek()) {
         this.queue.shift();
+        const name = next.request.command.name;
         next.reject(
-          new ConnectionError(
-            `${next.name}: not reconnected within ${this.reconnect?.queueTimeoutMs} ms (it was not sent)`,
-            { command: next.name },
-          ),
+          new ConnectionError(`${name}: not reconnected within ${this.reconnect?.queueTimeoutMs} ms (it was not sent)`, {
+            command: name,
+          }),
         );
       }
       this.armQueueTimer();
@@ -221,24 +268,21 @@ export class Link extends EventEmitter<LinkEvents> {
   private flushQueue(): void {
     if (this.queueTimer !== null) clearTimeout(this.queueTimer);
     this.queueTimer = null;
-    for (const queued of this.queue.drain()) {
-      this.connection
-        .send(queued.name, queued.head, queued.body, queued.decode, queued.holdMs)
-        .then(queued.resolve, queued.reject);
-    }
+    for (const queued of this.queue.drain()) this.dispatch(queued.request).then(queued.resolve, queued.reject);
   }
 
   /** Closed for good: queued commands reject, and `close` is emitted once. */
   private finish(error: Error | undefined, queuedCause: Error | undefined): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+    if (this.current === 'closed') return;
+    this.setState('closed');
     this.closed.abort();
     if (this.queueTimer !== null) clearTimeout(this.queueTimer);
     this.queueTimer = null;
     for (const queued of this.queue.drain()) {
+      const name = queued.request.command.name;
       queued.reject(
-        new ConnectionError(`${queued.name}: the connection closed before it could be sent`, {
-          command: queued.name,
+        new ConnectionError(`${name}: the connection closed before it could be sent`, {
+          command: name,
           cause: queuedCause,
         }),
       );

@@ -1,5 +1,6 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
+import type { RetryPolicy } from './retry.js';
 
 export const DEFAULT_PORT = 11300;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -54,7 +55,7 @@ export interface ReconnectOptions {
   queueTimeoutMs?: number;
 }
 
-export type ResolvedReconnect = Required<ReconnectOptions>;
+export type ResolvedReconnect = Required<ReconnectOptions> & RetryPolicy;
 
 export interface ResolvedOptions {
   host: string;

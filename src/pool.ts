@@ -1,12 +1,16 @@
 import genericPool from 'generic-pool';
 import createDebug from 'debug';
-import { backoffDelay, pause } from './backoff.js';
-import { Client, type PutOptions } from './client.js';
+import { pause, retryDelay, type RetryPolicy } from './retry.js';
+import { Client } from './client.js';
 import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js';
 import type { ConnectOptions } from './options.js';
+import type { Producer, PutOptions } from './producer.js';
 import { checkTube } from './protocol/validate.js';
 
 const log = createDebug('beanline:pool');
+
+/** generic-pool calls `create` again at once after a failure: these waits space the dials out. */
+const CONNECT_RETRY: RetryPolicy = { minDelayMs: 50, maxDelayMs: 1000 };
 
 export interface PoolOptions {
   /** Where to connect: a URL or options, as for `Client.connect`. */
@@ -19,10 +23,8 @@ export interface PoolOptions {
   acquireTimeoutMs?: number;
 }
 
-export interface PoolPutOptions extends PutOptions {
-  /** The tube to put into. Default `default`. */
-  tube?: string;
-}
+/** As a Client's, but the tube defaults to `default`: a pooled client comes back reset. */
+export type PoolPutOptions = PutOptions;
 
 /**
  * A set of clients to lend out. A client comes back with `use default` and a watch list of just
@@ -32,7 +34,7 @@ export interface PoolPutOptions extends PutOptions {
  * each need a connection for a while (a web app's requests), or where a caller changes tubes or
  * holds a blocking reserve.
  */
-export class Pool {
+export class Pool implements Producer {
   private readonly pool: genericPool.Pool<Client>;
   private readonly lent = new WeakSet<Client>();
   private readonly acquireTimeoutMs: number;
@@ -63,7 +65,7 @@ export class Pool {
     this.pool = genericPool.createPool<Client>(
       {
         create: async () => {
-          if (this.connectFailures > 0) await pause(backoffDelay(this.connectFailures, 50, 1000), this.closed.signal);
+          if (this.connectFailures > 0) await pause(retryDelay(CONNECT_RETRY, this.connectFailures), this.closed.signal);
           try {
             const client = await Client.connect(target);
             this.connectFailures = 0;
@@ -181,7 +183,7 @@ export class Pool {
   async put(body: Buffer | Uint8Array | string, options: PoolPutOptions = {}): Promise<number> {
     const { tube = 'default', ...putOptions } = options;
     checkTube(tube);
-    return this.use((client) => client.putInto(tube, body, putOptions));
+    return this.use((client) => client.put(body, { ...putOptions, tube }));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Client, DEFAULT_PRIORITY, DEFAULT_TTR } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
-import { Pool } from '../pool.js';
+import type { Producer } from '../producer.js';
+import { DEFAULT_PRIORITY, DEFAULT_TTR } from '../protocol/commands.js';
 import { checkTube, checkUint32, MAX_UINT32 } from '../protocol/validate.js';
 import { encodeEnvelope, type JobEnvelope, type JsonValue } from './envelope.js';
 import { checkJson, type JsonShaped } from './json.js';
@@ -18,8 +18,7 @@ export function defaultBackoff(retryCount: number): number {
   return Math.min(MAX_UINT32, n ** 4 + 15 + Math.floor(Math.random() * 30) * (n + 1));
 }
 
-/** Where jobs are put: one client, or a pool. */
-export type Producer = Client | Pool;
+export type { Producer } from '../producer.js';
 
 export interface EnqueueOptions {
   /** Default: the job definition's tube, else `default`. */
@@ -187,11 +186,7 @@ function delayUntil(at: Date, now: Date): number {
   return Math.min(MAX_UINT32, Math.max(0, Math.ceil((at.getTime() - now.getTime()) / 1000)));
 }
 
-/** Puts an envelope into its tube, leaving a client's tube in use as it was. */
+/** Puts an envelope into its tube (a client's own `use` tube is left as it was). */
 export function putEnvelope(producer: Producer, envelope: JobEnvelope, delay: number): Promise<number> {
-  const body = encodeEnvelope(envelope);
-  const options = { priority: envelope.priority, ttr: envelope.ttr, delay };
-  return producer instanceof Pool
-    ? producer.put(body, { ...options, tube: envelope.tube })
-    : producer.putInto(envelope.tube, body, options);
+  return producer.put(encodeEnvelope(envelope), { tube: envelope.tube, priority: envelope.priority, ttr: envelope.ttr, delay });
 }

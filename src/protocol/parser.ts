@@ -1,11 +1,8 @@
 import { ProtocolError } from '../errors.js';
+import { DATA_REPLY_WORDS, REPLY_WORDS } from './commands.js';
+import { parseCount, type Reply } from './reply.js';
 
-/** One reply from the server: the words of its line, and the data block for RESERVED, FOUND and OK. */
-export interface Reply {
-  readonly word: string;
-  readonly args: readonly string[];
-  readonly body: Buffer | null;
-}
+export { parseCount, type Reply } from './reply.js';
 
 export interface ParserLimits {
   /** Longest reply line accepted, CRLF included. beanstalkd's longest is `USING <200-byte tube>`. */
@@ -127,7 +124,7 @@ export class ReplyParser {
       throw new ProtocolError(`reading a reply line: ${quote(line, start, lf + 1)} is not a beanstalkd reply`);
     }
     const args = splitArgs(line, space, end);
-    if (word !== 'RESERVED' && word !== 'FOUND' && word !== 'OK') {
+    if (!DATA_REPLY_WORDS.has(word)) {
       this.onReply({ word, args, body: null });
       return offset;
     }
@@ -232,24 +229,6 @@ function splitArgs(line: Buffer, space: number, end: number): string[] {
   }
   return args;
 }
-
-/** A decimal count of 1 to 16 digits (the largest a JS number holds exactly, near enough), or null. */
-export function parseCount(text: string | undefined): number | null {
-  if (text === undefined || text.length === 0 || text.length > 16) return null;
-  let value = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const digit = text.charCodeAt(i) - 0x30;
-    if (digit < 0 || digit > 9) return null;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-const REPLY_WORDS = [
-  'INSERTED', 'BURIED', 'EXPECTED_CRLF', 'JOB_TOO_BIG', 'DRAINING', 'USING', 'DEADLINE_SOON', 'TIMED_OUT',
-  'RESERVED', 'DELETED', 'NOT_FOUND', 'RELEASED', 'TOUCHED', 'WATCHING', 'NOT_IGNORED', 'FOUND', 'KICKED',
-  'OK', 'PAUSED', 'OUT_OF_MEMORY', 'INTERNAL_ERROR', 'BAD_FORMAT', 'UNKNOWN_COMMAND',
-] as const;
 
 /** The known reply words by their first byte, each with its bytes. */
 const KNOWN_WORDS: (readonly (readonly [string, Buffer])[] | undefined)[] = [];

@@ -3,7 +3,7 @@ import { DEFAULT_PRIORITY, type Client } from '../client.js';
 import { ConnectionError, JobOutcomeError, NotFoundError, UnhandledJobError } from '../errors.js';
 import { defaultBackoff, DEFAULT_RETRY, type AnyJobDefinition, type JobContext, type JobLogger } from '../jobs/define.js';
 import { attemptOf, encodeEnvelope, parseEnvelope, withFailure, type JobEnvelope } from '../jobs/envelope.js';
-import type { Job } from '../protocol/replies.js';
+import type { Job } from '../protocol/commands.js';
 import { MAX_UINT32 } from '../protocol/validate.js';
 import type { JobEventInfo, WorkerEvents } from './events.js';
 import { keepAlive } from './keep-alive.js';
@@ -249,7 +249,7 @@ async function putFailedCopy(
   host: RunHost,
 ): Promise<number | undefined> {
   try {
-    return await client.putInto(failed.tube, encodeEnvelope(failed), { priority: failed.priority, ttr: failed.ttr, delay });
+    return await client.put(encodeEnvelope(failed), { tube: failed.tube, priority: failed.priority, ttr: failed.ttr, delay });
   } catch (putError) {
     if (putError instanceof ConnectionError) throw putError;
     host.reportError(new JobOutcomeError(job.id, 'could not put the copy that records its failure; burying it as it is', putError));

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { Client } from '../client.js';
-import type { Job } from '../protocol/replies.js';
+import type { Job } from '../protocol/commands.js';
 import { ConnectionError, DeadlineSoonError, ProtocolError, TimeoutError } from '../errors.js';
 import type { JobEventInfo } from './events.js';
 import { runJob, type RunHost, type RunState } from './run-job.js';

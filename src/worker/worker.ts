@@ -1,6 +1,6 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import createDebug from 'debug';
-import { backoffDelay, pause } from '../backoff.js';
+import { pause, retryDelay, type RetryPolicy } from '../retry.js';
 import { Client } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AnyJobDefinition } from '../jobs/define.js';
@@ -51,8 +51,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly connection: string | ConnectOptions | undefined;
   private readonly definitions = new Map<string, AnyJobDefinition>();
   private readonly raw: RawHandler | undefined;
-  private readonly minDelayMs: number;
-  private readonly maxDelayMs: number;
+  /** Waits between a slot's reconnect attempts. */
+  private readonly retry: RetryPolicy;
   private readonly handleSignals: boolean;
   private readonly shutdownTimeoutMs: number;
   private readonly abort = new AbortController();
@@ -94,8 +94,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.tubes = tubes.length > 0 ? tubes.map((tube) => checkTube(tube)) : ['default'];
     this.raw = options.handlers?.raw;
     this.connection = options.connection;
-    this.minDelayMs = options.reconnect?.minDelayMs ?? 100;
-    this.maxDelayMs = options.reconnect?.maxDelayMs ?? 5000;
+    this.retry = { minDelayMs: options.reconnect?.minDelayMs ?? 100, maxDelayMs: options.reconnect?.maxDelayMs ?? 5000 };
     this.handleSignals = options.handleSignals ?? false;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
     // Every slot waiting to reconnect, and every running handler, may listen to this one signal.
@@ -178,7 +177,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
       reportError: (error) => this.reportError(error),
       connect: () => this.connect(),
-      pauseBeforeReconnect: (attempt) => pause(backoffDelay(attempt, this.minDelayMs, this.maxDelayMs), this.abort.signal),
+      pauseBeforeReconnect: (attempt) => pause(retryDelay(this.retry, attempt), this.abort.signal),
       connectionLost: (error, since) => this.connectionLost(error, since),
       connectionRestored: () => this.connectionRestored(),
     };

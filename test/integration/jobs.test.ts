@@ -19,12 +19,12 @@ import {
   type JobDefinitionOptions,
   type JobEnvelope,
   type JobStats,
-} from '../src/index.js';
+} from '../../src/index.js';
 // Not exported from the package: the worker's own step, tested here with the envelope format.
-import { withFailure } from '../src/jobs/envelope.js';
-import { connectOnTube, rejectsAsInvalid } from './helpers/assertions.js';
-import { poolFor } from './helpers/pool.js';
-import { sharedServer, uniqueTube } from './helpers/server.js';
+import { withFailure } from '../../src/jobs/envelope.js';
+import { connectOnTube, rejectsAsInvalid } from '../helpers/assertions.js';
+import { poolFor } from '../helpers/pool.js';
+import { sharedServer, uniqueTube } from '../helpers/server.js';
 
 const server = await sharedServer();
 

@@ -15,11 +15,11 @@ import {
   Pool,
   TimeoutError,
   type PoolOptions,
-} from '../src/index.js';
-import { rejectsAsInvalid } from './helpers/assertions.js';
-import { connectFor, ownServer, rejection, track, within } from './helpers/harness.js';
-import { BOUND, poolFor, untilConnections } from './helpers/pool.js';
-import { freePort, sharedServer, startServer, uniqueTube } from './helpers/server.js';
+} from '../../src/index.js';
+import { rejectsAsInvalid } from '../helpers/assertions.js';
+import { connectFor, ownServer, rejection, track, within } from '../helpers/harness.js';
+import { BOUND, poolFor, untilConnections } from '../helpers/pool.js';
+import { freePort, sharedServer, startServer, uniqueTube } from '../helpers/server.js';
 
 const server = await sharedServer();
 
@@ -348,7 +348,7 @@ test('a process whose pool met a down server exits as soon as close returns: no 
     await pool.close();
     console.log(JSON.stringify({ failed }));
   `;
-  const index = new URL('../src/index.js', import.meta.url).href;
+  const index = new URL('../../src/index.js', import.meta.url).href;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script, index, String(port)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Client, ConnectionError, parseUrl, TimeoutError, type ConnectOptions } from '../src/index.js';
-import { connectOnTube } from './helpers/assertions.js';
-import { connectFor, onFreshTube, rejection, untilWaiting, within } from './helpers/harness.js';
-import { serverForFile } from './helpers/server.js';
-import { TEST_CA, tlsTerminatorFor } from './helpers/tls-terminator.js';
-import { BOUND, untilStats } from './helpers/worker.js';
+import { Client, ConnectionError, parseUrl, TimeoutError, type ConnectOptions } from '../../src/index.js';
+import { connectOnTube } from '../helpers/assertions.js';
+import { connectFor, onFreshTube, rejection, untilWaiting, within } from '../helpers/harness.js';
+import { serverForFile } from '../helpers/server.js';
+import { TEST_CA, tlsTerminatorFor } from '../helpers/tls-terminator.js';
+import { BOUND, untilStats } from '../helpers/worker.js';
 
 const server = await serverForFile();
 

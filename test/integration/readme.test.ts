@@ -13,13 +13,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../src/index.js';
-import { ownServer, within } from './helpers/harness.js';
-import type { TestServer } from './helpers/server.js';
+import { Client } from '../../src/index.js';
+import { ownServer, within } from '../helpers/harness.js';
+import type { TestServer } from '../helpers/server.js';
 
 const BOUND_MS = 20_000;
-/** The checkout: this file runs from dist/test/. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout: this file runs from dist/test/integration/. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 interface Snippet {
   readonly name: string;

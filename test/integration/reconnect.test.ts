@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Client, ConnectionError, type ConnectOptions } from '../src/index.js';
-import { assertIncreasing, behindProxy, BOUND, ClientLog, onTubeBehindProxy, outcome } from './helpers/faults.js';
-import { connectFor, rejection, track, untilWaiting, within } from './helpers/harness.js';
-import type { FaultProxy } from './helpers/proxy.js';
-import { serverForFile, startServer, uniqueTube } from './helpers/server.js';
-import { untilStats } from './helpers/worker.js';
+import { Client, ConnectionError, type ConnectOptions } from '../../src/index.js';
+import { assertIncreasing, behindProxy, BOUND, ClientLog, onTubeBehindProxy, outcome } from '../helpers/faults.js';
+import { connectFor, rejection, track, untilWaiting, within } from '../helpers/harness.js';
+import type { FaultProxy } from '../helpers/proxy.js';
+import { serverForFile, startServer, uniqueTube } from '../helpers/server.js';
+import { untilStats } from '../helpers/worker.js';
 
 const server = await serverForFile();
 

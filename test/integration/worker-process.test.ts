@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { enqueue, parseEnvelope, type Client, type Enqueued, type JobState, type JobStats } from '../src/index.js';
-import { JOB_TYPE } from './fixtures/worker-process-protocol.js';
-import { durableServer } from './helpers/durable.js';
-import { connectFor, onFreshTube } from './helpers/harness.js';
-import { sharedServer, uniqueTube } from './helpers/server.js';
-import { BOUND_MS, WorkerProcess } from './helpers/worker-process.js';
+import { enqueue, parseEnvelope, type Client, type Enqueued, type JobState, type JobStats } from '../../src/index.js';
+import { JOB_TYPE } from '../fixtures/worker-process-protocol.js';
+import { durableServer } from '../helpers/durable.js';
+import { connectFor, onFreshTube } from '../helpers/harness.js';
+import { sharedServer, uniqueTube } from '../helpers/server.js';
+import { BOUND_MS, WorkerProcess } from '../helpers/worker-process.js';
 
 const server = await sharedServer();
 

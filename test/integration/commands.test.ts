@@ -22,11 +22,12 @@ import {
   type Job,
   type JobStats,
   type ServerErrorCode,
-} from '../src/index.js';
-import { resolveOptions } from '../src/options.js';
-import { decodeInserted, decodeUsing, type Decoder } from '../src/protocol/replies.js';
-import { connectOnTube, isReplyError, rejectsWithReply } from './helpers/assertions.js';
-import { serverForFile, sharedServer, uniqueTube } from './helpers/server.js';
+} from '../../src/index.js';
+import { resolveOptions } from '../../src/options.js';
+import { COMMANDS, type Command, type Request } from '../../src/protocol/commands.js';
+import type { Reply } from '../../src/protocol/reply.js';
+import { connectOnTube, isReplyError, rejectsWithReply } from '../helpers/assertions.js';
+import { serverForFile, sharedServer, uniqueTube } from '../helpers/server.js';
 
 const server = await sharedServer();
 /** Its -z is small, for JOB_TOO_BIG. */
@@ -44,6 +45,14 @@ async function deletedJobId(client: Client): Promise<number> {
 function summary(stats: JobStats): Pick<JobStats, 'tube' | 'state' | 'pri' | 'delay' | 'ttr'> {
   const { tube, state, pri, delay, ttr } = stats;
   return { tube, state, pri, delay, ttr };
+}
+
+/**
+ * A request sent as given, past the client's checks: `head` is the raw bytes to write, `command`
+ * the table entry whose replies decode its answer, under the name `name`.
+ */
+function rawRequest<T>(command: Command<T>, head: string, name = command.name): Request<T> {
+  return { command: { ...command, name }, args: [], head, body: null, holdMs: 0, tube: null };
 }
 
 /** A low-level connection to the shared server, closed after `use`. */
@@ -275,7 +284,7 @@ function camelCase(key: string): string {
 }
 
 /** The raw `key: value` lines of a stats reply, read without the client's parser. */
-const rawFields: Decoder<Map<string, string>> = (reply) => {
+const rawFields = (reply: Reply): Map<string, string> => {
   assert.equal(reply.word, 'OK');
   const lines = (reply.body as Buffer).toString('utf8').split('\n').filter((line) => line !== '' && line !== '---');
   return new Map(lines.map((line) => [line.slice(0, line.indexOf(': ')), line.slice(line.indexOf(': ') + 2)]));
@@ -324,7 +333,8 @@ for (const { command, read, line, text, flags, stable } of statsReplies) {
     const tube = uniqueTube();
     await using client = await connectOnTube(server.url, tube);
     const id = await client.put('x', { priority: 3, ttr: 9 });
-    const raw = await withConnection((connection) => connection.send(command, line(id, tube), null, rawFields));
+    const stats: Command<Map<string, string>> = { ...COMMANDS.stats, value: rawFields };
+    const raw = await withConnection((connection) => connection.send(rawRequest(stats, line(id, tube), command)));
     const parsed = (await read(client, id, tube)) as Record<string, unknown>;
     assert.ok(raw.size >= 10, `${raw.size} fields`);
     assert.deepEqual(Object.keys(parsed).sort(), [...raw.keys()].map(camelCase).sort());
@@ -476,7 +486,8 @@ interface RawError {
   name: string;
   /** Sent as is, so it can hold what the Client never builds. */
   head: string;
-  decode: Decoder<unknown>;
+  /** The entry whose replies decode the answer. */
+  decode: Command;
   type: new (...args: never[]) => BeanstalkError;
   code: ServerErrorCode;
 }
@@ -487,7 +498,7 @@ const rawErrors: RawError[] = [
     what: 'a body not followed by CRLF',
     name: 'put',
     head: 'put 0 0 60 2\r\nabXY',
-    decode: decodeInserted,
+    decode: COMMANDS.put,
     type: ExpectedCrlfError,
     code: 'EXPECTED_CRLF',
   },
@@ -495,7 +506,7 @@ const rawErrors: RawError[] = [
     what: 'a tube name starting with -',
     name: 'use',
     head: 'use -bad\r\n',
-    decode: decodeUsing,
+    decode: COMMANDS.use,
     type: BadFormatError,
     code: 'BAD_FORMAT',
   },
@@ -503,7 +514,7 @@ const rawErrors: RawError[] = [
     what: 'a command the server does not know',
     name: 'frobnicate',
     head: 'frobnicate\r\n',
-    decode: decodeUsing,
+    decode: COMMANDS.use,
     type: UnknownCommandError,
     code: 'UNKNOWN_COMMAND',
   },
@@ -512,9 +523,9 @@ const rawErrors: RawError[] = [
 for (const { what, name, head, decode, type, code } of rawErrors) {
   test(`Connection: ${type.name} (${code}) for ${what}, and the connection stays usable`, async () => {
     await withConnection(async (connection) => {
-      await assert.rejects(connection.send(name, head, null, decode), isReplyError(type, code, name));
+      await assert.rejects(connection.send(rawRequest(decode, head, name)), isReplyError(type, code, name));
       assert.equal(connection.usable, true);
-      assert.equal(await connection.send('list-tube-used', 'list-tube-used\r\n', null, decodeUsing), 'default');
+      assert.equal(await connection.send(rawRequest(COMMANDS.listTubeUsed, 'list-tube-used\r\n')), 'default');
     });
   });
 }

@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defineJob, enqueue, InvalidArgumentError, type Client, type EnqueueOptions } from '../src/index.js';
+import { defineJob, enqueue, InvalidArgumentError, type Client, type EnqueueOptions } from '../../src/index.js';
 // Not exported from the package: enqueue's check, tested on its own.
-import { checkJson } from '../src/jobs/json.js';
-import { rejectsAsInvalid } from './helpers/assertions.js';
-import { onFreshTube } from './helpers/harness.js';
-import { serverForFile } from './helpers/server.js';
+import { checkJson } from '../../src/jobs/json.js';
+import { rejectsAsInvalid } from '../helpers/assertions.js';
+import { onFreshTube } from '../helpers/harness.js';
+import { serverForFile } from '../helpers/server.js';
 
 // A server of this file's own: cmd-put counts only this file's puts.
 const server = await serverForFile();

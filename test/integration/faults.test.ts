@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { test } from 'node:test';
-import { Client, ConnectionError, TimeoutError } from '../src/index.js';
-import { assertIncreasing, BOUND, onTubeBehindProxy, outcome, type Proxied } from './helpers/faults.js';
-import { connectFor, rejection, untilWaiting, within } from './helpers/harness.js';
-import { serverForFile } from './helpers/server.js';
-import { jobCounts, jobOn, NO_JOBS, runWorker, untilTube } from './helpers/worker.js';
+import { Client, ConnectionError, TimeoutError } from '../../src/index.js';
+import { assertIncreasing, BOUND, onTubeBehindProxy, outcome, type Proxied } from '../helpers/faults.js';
+import { connectFor, rejection, untilWaiting, within } from '../helpers/harness.js';
+import { serverForFile } from '../helpers/server.js';
+import { jobCounts, jobOn, NO_JOBS, runWorker, untilTube } from '../helpers/worker.js';
 
 const server = await serverForFile();
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ReadPacer } from '../src/read-pacer.js';
+import { ReadPacer } from '../../src/read-pacer.js';
 
 const DEEP = ReadPacer.MIN_DEPTH;
 const READ_EVERY_MS = 1;

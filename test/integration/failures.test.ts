@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Client, ConnectionError, ProtocolError, TimeoutError, type ConnectOptions } from '../src/index.js';
+import { Client, ConnectionError, ProtocolError, TimeoutError, type ConnectOptions } from '../../src/index.js';
 import {
   endlessLine,
   fakeServer,
@@ -16,7 +16,7 @@ import {
   silent,
   type Behaviour,
   type FakeServer,
-} from './helpers/fake-server.js';
+} from '../helpers/fake-server.js';
 import {
   closeEvent,
   connectFor,
@@ -26,8 +26,8 @@ import {
   track,
   untilWaiting,
   within,
-} from './helpers/harness.js';
-import { sharedServer, startServer, uniqueTube } from './helpers/server.js';
+} from '../helpers/harness.js';
+import { sharedServer, startServer, uniqueTube } from '../helpers/server.js';
 
 const server = await sharedServer();
 

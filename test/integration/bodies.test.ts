@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Client, JobTooBigError } from '../src/index.js';
-import { connectOnTube, rejectsAsInvalid, rejectsWithReply } from './helpers/assertions.js';
-import { serverForFile, sharedServer, uniqueTube, type TestServer } from './helpers/server.js';
+import { Client, JobTooBigError } from '../../src/index.js';
+import { connectOnTube, rejectsAsInvalid, rejectsWithReply } from '../helpers/assertions.js';
+import { serverForFile, sharedServer, uniqueTube, type TestServer } from '../helpers/server.js';
 
 const LIMIT = 4096;
 const LARGE = 1_000_000;

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { ConnectionError, type Client, type ConnectOptions } from '../src/index.js';
-import { connectFor, onFreshTube, ownServer, track, untilWaiting, within } from './helpers/harness.js';
-import { sharedServer, uniqueTube } from './helpers/server.js';
+import { ConnectionError, type Client, type ConnectOptions } from '../../src/index.js';
+import { connectFor, onFreshTube, ownServer, track, untilWaiting, within } from '../helpers/harness.js';
+import { sharedServer, uniqueTube } from '../helpers/server.js';
 
 const server = await sharedServer();
 

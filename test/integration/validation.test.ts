@@ -11,9 +11,9 @@ import {
   MAX_UINT32,
   type ConnectOptions,
   type ServerStats,
-} from '../src/index.js';
-import { connectOnTube, rejectsAsInvalid } from './helpers/assertions.js';
-import { freePort, serverForFile, uniqueTube } from './helpers/server.js';
+} from '../../src/index.js';
+import { connectOnTube, rejectsAsInvalid } from '../helpers/assertions.js';
+import { freePort, serverForFile, uniqueTube } from '../helpers/server.js';
 
 const MAX_JOB_SIZE = 1024;
 /** A server of this file's own, so that no other test moves its counters. */

@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client, ConnectionError, NotFoundError, type Enqueued, type JobState } from '../src/index.js';
-import { connectOnTube } from './helpers/assertions.js';
-import { durableServer } from './helpers/durable.js';
-import { onFreshTube, within } from './helpers/harness.js';
-import { uniqueTube } from './helpers/server.js';
-import { BOUND, jobCounts, jobOn, NO_JOBS, runWorker, untilStats } from './helpers/worker.js';
+import { Client, ConnectionError, NotFoundError, type Enqueued, type JobState } from '../../src/index.js';
+import { connectOnTube } from '../helpers/assertions.js';
+import { durableServer } from '../helpers/durable.js';
+import { onFreshTube, within } from '../helpers/harness.js';
+import { uniqueTube } from '../helpers/server.js';
+import { BOUND, jobCounts, jobOn, NO_JOBS, runWorker, untilStats } from '../helpers/worker.js';
 
 /** Jobs put before the crash in the first test: enough that the last ones cannot all be fsynced. */
 const JOBS = 3000;

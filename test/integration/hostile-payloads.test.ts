@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { enqueue, JobOutcomeError, UnhandledJobError, type JobContext, type JobEnvelope } from '../src/index.js';
-import { rejectsAsInvalid } from './helpers/assertions.js';
-import { onFreshTube, within } from './helpers/harness.js';
-import { serverForFile } from './helpers/server.js';
-import { BOUND, jobCounts, jobOn, NO_JOBS, runWorker, workerFor } from './helpers/worker.js';
+import { enqueue, JobOutcomeError, UnhandledJobError, type JobContext, type JobEnvelope } from '../../src/index.js';
+import { rejectsAsInvalid } from '../helpers/assertions.js';
+import { onFreshTube, within } from '../helpers/harness.js';
+import { serverForFile } from '../helpers/server.js';
+import { BOUND, jobCounts, jobOn, NO_JOBS, runWorker, workerFor } from '../helpers/worker.js';
 
 // A server of this file's own: cmd-put counts only this file's puts.
 const server = await serverForFile();

@@ -23,10 +23,10 @@ import {
   type JobDefinition,
   type JobEnvelope,
   type JobStats,
-} from '../src/index.js';
-import { connectOnTube } from './helpers/assertions.js';
-import { connectFor, onFreshTube, ownServer, rejection, track, untilWaiting, within } from './helpers/harness.js';
-import { freePort, sharedServer, startServer, uniqueTube } from './helpers/server.js';
+} from '../../src/index.js';
+import { connectOnTube } from '../helpers/assertions.js';
+import { connectFor, onFreshTube, ownServer, rejection, track, untilWaiting, within } from '../helpers/harness.js';
+import { freePort, sharedServer, startServer, uniqueTube } from '../helpers/server.js';
 import {
   BOUND,
   gateFor,
@@ -39,7 +39,7 @@ import {
   untilStats,
   untilTube,
   workerFor,
-} from './helpers/worker.js';
+} from '../helpers/worker.js';
 
 const server = await sharedServer();
 
