@@ -34,6 +34,42 @@ export function bodyIndex(body: Uint8Array): number {
   return makeBody(index).equals(bytes) ? index : -1;
 }
 
+/** The defineJob type of the jobs in (e) and (g). */
+export const BENCH_JOB_TYPE = 'bench';
+
+/** A defineJob job's arguments in (e) and (g): the body rides along as a latin1 string. */
+export interface BodyArgs {
+  index: number;
+  body: string;
+}
+
+export const makeArgs = (index: number): BodyArgs => ({ index, body: makeBody(index).toString('latin1') });
+
+/** The index the arguments carry, or -1 when they are not exactly what makeArgs(index) gives. */
+export function argsIndex(args: unknown): number {
+  if (typeof args !== 'object' || args === null) return -1;
+  const { index, body } = args as Partial<BodyArgs>;
+  if (typeof index !== 'number' || typeof body !== 'string') return -1;
+  return bodyIndex(Buffer.from(body, 'latin1')) === index ? index : -1;
+}
+
+/**
+ * The index a job envelope for `tube` carries in its arguments, or -1. Read here, not by beanline's
+ * own parseEnvelope: the client under test does not get to check itself.
+ */
+export function envelopeIndex(body: Uint8Array, tube: string): number {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch {
+    return -1;
+  }
+  if (typeof envelope !== 'object' || envelope === null) return -1;
+  const fields = envelope as Record<string, unknown>;
+  if (fields['type'] !== BENCH_JOB_TYPE || fields['tube'] !== tube || typeof fields['jid'] !== 'string') return -1;
+  return argsIndex(fields['args']);
+}
+
 export interface TallySummary {
   expected: number;
   /** Indexes seen at least once. */

@@ -3,22 +3,24 @@
  */
 import type { AdapterInfo } from './adapters/index.js';
 
-export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
 
 export interface CaseDef {
   id: CaseId;
   title: string;
   /** Default job count (override with --jobs id=count). */
   jobs: number;
-  /** Whether the other npm clients take part (else only beanline and raw). */
+  /** Whether the other npm clients take part (else only beanline, baseline and raw). */
   peers: boolean;
   plan(adapter: AdapterInfo, jobs: number): Work;
 }
 
 /** What a case has a client do. */
 export type Work =
-  /** `jobs` puts from one connection, `window` of them outstanding at a time. */
-  | { kind: 'put'; jobs: number; window: number }
+  /** `jobs` puts from one connection into `tube` (after one `use` unless it is `default`), `window` outstanding at a time. */
+  | { kind: 'put'; jobs: number; window: number; tube: string }
+  /** `jobs` defineJob jobs enqueued through one beanline Client into `tube`, `window` outstanding at a time. */
+  | { kind: 'enqueue'; jobs: number; window: number; tube: string }
   /** `jobs` reserve + delete over `connections` connections, one job at a time each. */
   | { kind: 'reserve'; jobs: number; connections: number }
   /** beanline's Worker runs `jobs` defineJob jobs at `concurrency`. */
@@ -31,6 +33,14 @@ export type Work =
  */
 export type Plan = Work & { warmup: number };
 
+/** The tube every case but (g) puts into and reserves from, and the one the clients start in. */
+export const DEFAULT_TUBE = 'default';
+/** (g)'s tube: not the client's tube in use, so a Client that serves it with `use` pays for it. */
+export const NAMED_TUBE = 'bench-named';
+
+/** The tube a plan's jobs go into. */
+export const tubeOf = (work: Work): string => ('tube' in work ? work.tube : DEFAULT_TUBE);
+
 const PIPELINE_WINDOW = 100;
 const BULK_WINDOW = 10_000;
 const PARALLEL_CONNECTIONS = 10;
@@ -41,7 +51,7 @@ export const CASES: readonly CaseDef[] = [
     title: 'put, one at a time',
     jobs: 20_000,
     peers: true,
-    plan: (_, jobs) => ({ kind: 'put', jobs, window: 1 }),
+    plan: (_, jobs) => ({ kind: 'put', jobs, window: 1, tube: DEFAULT_TUBE }),
   },
   {
     id: 'b',
@@ -49,7 +59,7 @@ export const CASES: readonly CaseDef[] = [
     jobs: 100_000,
     peers: true,
     // A client that waits for each reply would only queue the window inside itself: run it one at a time.
-    plan: (adapter, jobs) => ({ kind: 'put', jobs, window: adapter.pipelines ? PIPELINE_WINDOW : 1 }),
+    plan: (adapter, jobs) => ({ kind: 'put', jobs, window: adapter.pipelines ? PIPELINE_WINDOW : 1, tube: DEFAULT_TUBE }),
   },
   {
     id: 'c',
@@ -81,16 +91,32 @@ export const CASES: readonly CaseDef[] = [
     title: `put, ${BULK_WINDOW.toLocaleString('en-US')} in flight (bulk)`,
     jobs: 1_000_000,
     peers: false,
-    plan: (_, jobs) => ({ kind: 'put', jobs, window: BULK_WINDOW }),
+    plan: (_, jobs) => ({ kind: 'put', jobs, window: BULK_WINDOW, tube: DEFAULT_TUBE }),
+  },
+  {
+    id: 'g',
+    title: `enqueue into a named tube, ${PIPELINE_WINDOW} in flight on one connection`,
+    jobs: 100_000,
+    peers: false,
+    // (b)'s window, so that a client's (g) over its (b) is what the envelope and a tube other than its
+    // tube in use cost. The ceiling puts plain bodies after one `use`: all a tube has to cost.
+    plan: (adapter, jobs) =>
+      adapter.name === 'raw'
+        ? { kind: 'put', jobs, window: PIPELINE_WINDOW, tube: NAMED_TUBE }
+        : { kind: 'enqueue', jobs, window: PIPELINE_WINDOW, tube: NAMED_TUBE },
   },
 ];
 
 /** How the client ran, for the table. */
 export function describePlan(plan: Work, adapter: AdapterInfo): string {
   switch (plan.kind) {
-    case 'put':
-      if (plan.window > 1) return `${plan.window.toLocaleString('en-US')} in flight`;
-      return adapter.pipelines ? '1 at a time' : '1 at a time (cannot pipeline)';
+    case 'put': {
+      const use = plan.tube === DEFAULT_TUBE ? '' : `use ${plan.tube}, then `;
+      if (plan.window > 1) return `${use}${plan.window.toLocaleString('en-US')} in flight`;
+      return `${use}${adapter.pipelines ? '1 at a time' : '1 at a time (cannot pipeline)'}`;
+    }
+    case 'enqueue':
+      return `defineJob enqueue, ${plan.window.toLocaleString('en-US')} in flight`;
     case 'reserve':
       return plan.connections === 1 ? '1 connection' : `${plan.connections} connections`;
     case 'worker':

@@ -2,10 +2,11 @@
  * One measurement in a process of its own, so that its CPU time and memory are the client's alone:
  * `node child.js '<ChildTask as JSON>'`. It reports a ChildResult over IPC and exits.
  */
-import { makeBody, Tally } from './bodies.js';
+import { BENCH_JOB_TYPE, makeArgs, makeBody, Tally, type BodyArgs } from './bodies.js';
 import { adapterNamed, type AdapterModule } from './adapters/index.js';
-import type { Plan } from './cases.js';
+import { DEFAULT_TUBE, type Plan } from './cases.js';
 import { drive } from './drive.js';
+import type { Library } from './library.js';
 import { cpuTimeNs } from './schedstat.js';
 import type { ChildResult, ChildTask, Timing } from './task.js';
 import { runWorkerCase } from './worker-case.js';
@@ -38,8 +39,21 @@ async function warmThenTime(
 
 async function putJobs(client: AdapterModule, port: number, plan: Extract<Plan, { kind: 'put' }>): Promise<Outcome> {
   const connection = await client.connect(port);
+  if (plan.tube !== DEFAULT_TUBE) {
+    if (connection.use === undefined) throw new Error(`${task.client} cannot put into tube ${plan.tube}`);
+    await connection.use(plan.tube);
+  }
   const timing = await warmThenTime(plan, plan.window, (index) => connection.put(makeBody(index)));
   await connection.close();
+  return { timing, tally: null, enqueue: null, problems: [] };
+}
+
+async function enqueueJobs(library: Library, port: number, plan: Extract<Plan, { kind: 'enqueue' }>): Promise<Outcome> {
+  const client = await library.Client.connect({ host: '127.0.0.1', port });
+  // Only enqueued here: the parent drains and checks the tube.
+  const benchJob = library.defineJob<BodyArgs>({ type: BENCH_JOB_TYPE, tube: plan.tube, run: () => {} });
+  const timing = await warmThenTime(plan, plan.window, (index) => benchJob.enqueue(client, makeArgs(index)));
+  await client.close();
   return { timing, tally: null, enqueue: null, problems: [] };
 }
 
@@ -56,15 +70,24 @@ async function reserveJobs(client: AdapterModule, port: number, plan: Extract<Pl
   return { timing, tally: tally.summary(), enqueue: null, problems: [] };
 }
 
+/** beanline's own API, from this checkout or the baseline's, for the plans that go through it. */
+function libraryOf(client: AdapterModule): Library {
+  if (client.library === undefined) throw new Error(`${task.client} is not beanline: it has no defineJob or Worker`);
+  return client.library;
+}
+
 async function carryOut(task: ChildTask): Promise<Outcome> {
   const { plan, port } = task;
+  const client = await adapterNamed(task.client).load({ baselineDir: task.baselineDir });
   switch (plan.kind) {
     case 'put':
-      return putJobs(await adapterNamed(task.client).load(), port, plan);
+      return putJobs(client, port, plan);
+    case 'enqueue':
+      return enqueueJobs(libraryOf(client), port, plan);
     case 'reserve':
-      return reserveJobs(await adapterNamed(task.client).load(), port, plan);
+      return reserveJobs(client, port, plan);
     case 'worker': {
-      const { run, ...rest } = await runWorkerCase(port, plan, timed);
+      const { run, ...rest } = await runWorkerCase(libraryOf(client), port, plan, timed);
       return { timing: run, ...rest };
     }
   }

@@ -32,21 +32,29 @@ function peerVersions(): string {
     .join(', ');
 }
 
-/** The commit measured, and whether src/ had changes on top of it. */
-function sourceVersion(): string {
+/** The commit checked out in `dir`, and whether its src/ had changes on top of it; null outside git. */
+export function commitOf(dir: string): { commit: string; dirty: boolean } | null {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
-    return `beanline at commit ${commit}${dirty ? ' with uncommitted changes in src/' : ''}`;
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src') !== '' };
   } catch {
-    return 'beanline (not a git checkout)';
+    return null;
   }
 }
 
-export function machineLines(): string[] {
+function sourceVersion(dir: string): string {
+  const version = commitOf(dir);
+  if (version === null) return '(not a git checkout)';
+  return `at commit ${version.commit}${version.dirty ? ' with uncommitted changes in src/' : ''}`;
+}
+
+/** With `--baseline DIR`, a line on where the baseline client came from. */
+export function machineLines(baselineDir: string | null): string[] {
   const [load1, load5] = os.loadavg();
   return [
-    `- ${sourceVersion()}`,
+    `- beanline ${sourceVersion('.')}`,
+    ...(baselineDir === null ? [] : [`- baseline: beanline ${sourceVersion(baselineDir)}, as built in ${baselineDir}/dist`]),
     `- CPU: ${cpuModel()}, ${os.availableParallelism()} cores (nproc), shared by the server, the client and anything else running`,
     `- Node ${process.version}; ${beanstalkdVersion()}; ${os.type()} ${os.release()}`,
     `- Peers: ${peerVersions()}`,

@@ -3,14 +3,17 @@
  * beanstalkd per measurement, each client in a child process of its own. See BENCHMARKS.md.
  *
  *   npm run bench -- --runs 5 --only b,c --clients beanline,raw --jobs b=50000 --write
+ *   npm run bench -- --baseline /tmp/base      # also the build of another commit, as client `baseline`
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ADAPTERS } from './adapters/index.js';
+import { BASELINE_ENTRY } from './adapters/baseline.js';
+import { ADAPTERS, BASELINE } from './adapters/index.js';
 import { CASES, describePlan, takesPart, type CaseDef, type CaseId } from './cases.js';
-import { machineLines } from './machine.js';
+import { commitOf, machineLines } from './machine.js';
 import { describePlacement, PLACEMENTS, type Placement } from './placement.js';
-import { formatNumber, markdownTable, summarize, tableNotes, type Row } from './stats.js';
+import { baselineTable, formatNumber, markdownTable, summarize, tableNotes, type Row } from './stats.js';
 import { judgeTargets, targetLines } from './targets.js';
 import { runTrial } from './trial.js';
 
@@ -19,12 +22,18 @@ const DEFAULT_WARMUP = 5000;
 const USAGE = `npm run bench -- [options]
   --runs N          runs per client and case; the table shows medians (default 3)
   --only a,b,...    cases to run (default all: ${CASES.map((c) => c.id).join(',')})
-  --clients x,y     clients to run (default all: ${ADAPTERS.map((a) => a.name).join(',')})
+  --clients x,y     clients to run (default all: ${ADAPTERS.filter((a) => a.name !== BASELINE)
+    .map((a) => a.name)
+    .join(',')},
+                    and ${BASELINE} with --baseline)
   --jobs a=N,...    job counts per case (defaults: ${CASES.map((c) => `${c.id}=${c.jobs}`).join(',')})
   --warmup N        jobs each client runs untimed (and checked) before the timed ones (default ${DEFAULT_WARMUP}; 0 for none)
   --timeout S       seconds before a measurement is killed and marked failed (default 300)
   --pin MODE        none (default), same (server and client on CPU 0) or split (server CPU 0, client CPU 1)
   --profile DIR     run each child under node --cpu-prof, writing profiles to DIR
+  --baseline DIR    also measure the client ${BASELINE}: beanline as built in DIR, a checkout of another
+                    commit (DIR/${BASELINE_ENTRY} must exist: run tsc there first), in every case
+                    beanline runs; the report names its commit and compares it with beanline
   --write           put the results into BENCHMARKS.md (between its bench:results markers; with
                     --pin same or split, its bench:results-same or -split markers)`;
 
@@ -50,6 +59,7 @@ function parseCommandLine() {
         timeout: { type: 'string', default: '300' },
         pin: { type: 'string', default: 'none' },
         profile: { type: 'string' },
+        baseline: { type: 'string' },
         write: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -83,10 +93,16 @@ const timeoutMs = positive('timeout', args.timeout) * 1000;
 const warmup = wholeNumber('warmup', args.warmup, 0);
 const placement = args.pin as Placement;
 if (!PLACEMENTS.includes(placement)) usageError(`--pin: expected one of ${PLACEMENTS.join(', ')}, got ${JSON.stringify(args.pin)}`);
+const baselineDir = args.baseline === undefined ? null : resolve(args.baseline);
+if (baselineDir !== null && !existsSync(join(baselineDir, BASELINE_ENTRY))) {
+  usageError(`--baseline: ${join(baselineDir, BASELINE_ENTRY)} does not exist (build that checkout first)`);
+}
 const onlyCases = list(args.only);
 const cases = CASES.filter((c) => onlyCases === null || onlyCases.includes(c.id));
-const adapters = (list(args.clients) ?? ADAPTERS.map((a) => a.name)).map((name) => {
-  const adapter = ADAPTERS.find((candidate) => candidate.name === name);
+const offered = ADAPTERS.filter((adapter) => adapter.name !== BASELINE || baselineDir !== null);
+const adapters = (list(args.clients) ?? offered.map((a) => a.name)).map((name) => {
+  if (name === BASELINE && baselineDir === null) usageError(`--clients: ${BASELINE} needs --baseline DIR`);
+  const adapter = offered.find((candidate) => candidate.name === name);
   return adapter ?? usageError(`--clients: unknown client ${JSON.stringify(name)}`);
 });
 const jobCounts = new Map<CaseId, number>(
@@ -101,7 +117,7 @@ const jobCounts = new Map<CaseId, number>(
 );
 if (cases.length === 0) usageError(`--only: no such case; known: ${CASES.map((c) => c.id).join(',')}`);
 
-const machine = machineLines();
+const machine = machineLines(adapters.some((adapter) => adapter.name === BASELINE) ? baselineDir : null);
 const rows: Row[] = cases.flatMap((caseDef: CaseDef) =>
   adapters
     .filter((adapter) => takesPart(caseDef, adapter))
@@ -116,7 +132,7 @@ const started = Date.now();
 for (let run = 1; run <= runs; run += 1) {
   for (const row of rows) {
     const plan = { ...row.caseDef.plan(row.adapter, row.jobs), warmup };
-    const trial = await runTrial(row.adapter.name, plan, { timeoutMs, profileDir: args.profile ?? null, placement });
+    const trial = await runTrial(row.adapter.name, plan, { timeoutMs, profileDir: args.profile ?? null, placement, baselineDir });
     row.trials.push(trial);
     console.error(
       `[run ${run}/${runs}] (${row.caseDef.id}) ${row.adapter.name.padEnd(14)} ${formatNumber(trial.jobsPerSec).padStart(9)} jobs/s ` +
@@ -128,6 +144,8 @@ for (let run = 1; run <= runs; run += 1) {
 }
 
 const summaries = summarize(rows);
+const versusBaseline = baselineTable(summaries);
+const baselineCommit = baselineDir === null ? null : (commitOf(baselineDir)?.commit ?? baselineDir);
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 const report = [
   `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` (${runs} run(s) each, ` +
@@ -141,6 +159,9 @@ const report = [
   '',
   ...tableNotes(summaries),
   '',
+  ...(versusBaseline === ''
+    ? []
+    : [`beanline against the baseline (${baselineCommit}), medians of this run (×: beanline over baseline):`, '', versusBaseline, '']),
   'Targets:',
   '',
   ...targetLines(judgeTargets(summaries)),

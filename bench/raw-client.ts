@@ -71,6 +71,23 @@ export class RawClient {
     return this.expect(decodeInserted);
   }
 
+  /** Selects the tube later puts go to. */
+  use(tube: string): Promise<string> {
+    this.append(`use ${tube}\r\n`);
+    return this.expect((line) => decodeWord(line, 'USING '));
+  }
+
+  /** Adds a tube to those reserve takes jobs from. */
+  watch(tube: string): Promise<string> {
+    this.append(`watch ${tube}\r\n`);
+    return this.expect((line) => decodeWord(line, 'WATCHING '));
+  }
+
+  ignore(tube: string): Promise<string> {
+    this.append(`ignore ${tube}\r\n`);
+    return this.expect((line) => decodeWord(line, 'WATCHING '));
+  }
+
   reserve(): Promise<RawJob> {
     this.append('reserve\r\n');
     return this.expect(decodeReserved);
@@ -90,6 +107,12 @@ export class RawClient {
   /** The server's `stats`, as raw `key: value` strings. */
   stats(): Promise<Map<string, string>> {
     this.append('stats\r\n');
+    return this.expect(decodeStats);
+  }
+
+  /** One tube's `stats-tube`, as `stats` gives them. */
+  statsTube(tube: string): Promise<Map<string, string>> {
+    this.append(`stats-tube ${tube}\r\n`);
     return this.expect(decodeStats);
   }
 
@@ -207,6 +230,12 @@ function decodeInserted(line: string): number {
 function decodeReserved(line: string, body: Buffer | null): RawJob {
   if (body === null || !line.startsWith('RESERVED ')) throw unexpected(line);
   return { id: Number(line.slice(9, line.indexOf(' ', 9))), body };
+}
+
+/** The argument of a one-word reply such as `USING <tube>`. */
+function decodeWord(line: string, word: string): string {
+  if (!line.startsWith(word)) throw unexpected(line);
+  return line.slice(word.length);
 }
 
 function decodeDeleted(line: string): void {

@@ -1,10 +1,11 @@
 /**
  * A fresh beanstalkd for each measurement (spawned from PATH on a free port of 127.0.0.1 and killed
  * by PID, as the tests do), and what the parent does to it with the raw socket, untimed: fill the
- * tube before a reserve case, drain it after a put case, and check the server's counters.
+ * tube before a reserve case, drain it after a put or enqueue case, and check the server's counters.
  */
 import { startServer, type TestServer } from '../test/helpers/server.js';
 import { makeBody, Tally, type TallySummary } from './bodies.js';
+import { DEFAULT_TUBE } from './cases.js';
 import { drive } from './drive.js';
 import { RawClient } from './raw-client.js';
 
@@ -24,40 +25,60 @@ export async function prefill(port: number, jobs: number): Promise<void> {
   await client.close();
 }
 
-/** Reserves and deletes every ready job, tallying the bodies. */
-export async function drain(port: number, expected: number): Promise<TallySummary> {
+/**
+ * The parent's connection to the server for the checks, watching the case's tube only. It is opened
+ * before the client runs and held until the checks are done: beanstalkd drops a named tube as soon
+ * as nothing watches or uses it and it holds no job, and with it the tube's counters.
+ */
+export async function openChecker(port: number, tube: string): Promise<RawClient> {
   const client = await RawClient.connect(port);
+  if (tube !== DEFAULT_TUBE) {
+    await client.watch(tube);
+    await client.ignore(DEFAULT_TUBE);
+  }
+  return client;
+}
+
+/** Reserves and deletes every ready job in the checker's tube, tallying the index each carries. */
+export async function drain(checker: RawClient, expected: number, indexOf: (body: Buffer) => number): Promise<TallySummary> {
   const tally = new Tally(expected);
   const lane = async (): Promise<void> => {
-    for (let job = await client.reserveWithTimeout(0); job !== null; job = await client.reserveWithTimeout(0)) {
-      tally.see(job.body);
-      await client.delete(job.id);
+    for (let job = await checker.reserveWithTimeout(0); job !== null; job = await checker.reserveWithTimeout(0)) {
+      tally.seeIndex(indexOf(job.body));
+      await checker.delete(job.id);
     }
   };
   await Promise.all(Array.from({ length: WINDOW }, lane));
-  await client.close();
   return tally.summary();
 }
 
 /**
- * After a run of `jobs` jobs: each was put once and deleted once, and nothing is left in any state.
- * Returns what does not add up, or null.
+ * After a run of `jobs` jobs: each was put once, into `tube`, and deleted once, and nothing is left
+ * in any state. Returns what does not add up, or null.
  */
-export async function checkCounters(port: number, jobs: number): Promise<string | null> {
-  const client = await RawClient.connect(port);
-  const stats = await client.stats();
-  await client.close();
-  const expected: Record<string, number> = {
-    'total-jobs': jobs,
-    'cmd-put': jobs,
-    'cmd-delete': jobs,
-    'current-jobs-ready': 0,
-    'current-jobs-reserved': 0,
-    'current-jobs-delayed': 0,
-    'current-jobs-buried': 0,
-  };
-  const wrong = Object.entries(expected)
-    .filter(([key, value]) => Number(stats.get(key)) !== value)
-    .map(([key, value]) => `${key} ${stats.get(key) ?? '?'} (expected ${value})`);
-  return wrong.length === 0 ? null : `server stats: ${wrong.join(', ')}`;
+export async function checkCounters(checker: RawClient, jobs: number, tube: string): Promise<string | null> {
+  const [stats, tubeStats] = await Promise.all([checker.stats(), checker.statsTube(tube)]);
+  const expected: [source: string, stats: Map<string, string>, counts: Record<string, number>][] = [
+    [
+      'server stats',
+      stats,
+      {
+        'total-jobs': jobs,
+        'cmd-put': jobs,
+        'cmd-delete': jobs,
+        'current-jobs-ready': 0,
+        'current-jobs-reserved': 0,
+        'current-jobs-delayed': 0,
+        'current-jobs-buried': 0,
+      },
+    ],
+    [`stats-tube ${tube}`, tubeStats, { 'total-jobs': jobs, 'cmd-delete': jobs }],
+  ];
+  const wrong = expected.flatMap(([source, values, counts]) => {
+    const off = Object.entries(counts)
+      .filter(([key, value]) => Number(values.get(key)) !== value)
+      .map(([key, value]) => `${key} ${values.get(key) ?? '?'} (expected ${value})`);
+    return off.length === 0 ? [] : [`${source}: ${off.join(', ')}`];
+  });
+  return wrong.length === 0 ? null : wrong.join('; ');
 }

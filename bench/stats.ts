@@ -1,9 +1,9 @@
 /**
  * From trials to one row per client and case: medians over the runs, the ratio to the case's
- * ceiling (raw), and the markdown table.
+ * ceiling (raw), and the markdown tables.
  */
-import type { AdapterInfo } from './adapters/index.js';
-import type { CaseDef } from './cases.js';
+import { BASELINE, type AdapterInfo } from './adapters/index.js';
+import type { CaseDef, CaseId } from './cases.js';
 import type { TrialResult } from './trial.js';
 
 export interface Row {
@@ -83,14 +83,19 @@ const COLUMNS: [title: string, align: 'left' | 'right'][] = [
   ['check', 'left'],
 ];
 
-const clip = (text: string, length: number): string => (text.length <= length ? text : `${text.slice(0, length - 1)}…`);
+export const clip = (text: string, length: number): string => (text.length <= length ? text : `${text.slice(0, length - 1)}…`);
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
+function tableHead(columns: [title: string, align: 'left' | 'right'][]): string[] {
+  return [
+    `| ${columns.map(([title]) => title).join(' | ')} |`,
+    `|${columns.map(([, align]) => (align === 'right' ? '---:' : '---')).join('|')}|`,
+  ];
+}
+
 export function markdownTable(summaries: Summary[]): string {
-  const header = `| ${COLUMNS.map(([title]) => title).join(' | ')} |`;
-  const rule = `|${COLUMNS.map(([, align]) => (align === 'right' ? '---:' : '---')).join('|')}|`;
-  const lines = [header, rule];
+  const lines = tableHead(COLUMNS);
   for (const summary of summaries) {
     const { row } = summary;
     const rate = formatNumber(summary.jobsPerSec);
@@ -117,10 +122,74 @@ export function markdownTable(summaries: Summary[]): string {
   return lines.join('\n');
 }
 
-/** Notes under the table: the cases without peers, and the worker case's enqueue rate. */
+const BASELINE_COLUMNS: [title: string, align: 'left' | 'right'][] = [
+  ['case', 'left'],
+  ['beanline jobs/s', 'right'],
+  ['baseline jobs/s', 'right'],
+  ['jobs/s × baseline', 'right'],
+  ['beanline CPU µs/job', 'right'],
+  ['baseline CPU µs/job', 'right'],
+  ['CPU × baseline', 'right'],
+];
+
+/**
+ * beanline over the baseline case by case, from the medians in the main table (whose min–max
+ * columns show how far apart runs of the same code land). Empty when the baseline did not run.
+ */
+export function baselineTable(summaries: Summary[]): string {
+  const find = (caseDef: CaseDef, client: string) =>
+    summaries.find((s) => s.row.caseDef === caseDef && s.row.adapter.name === client);
+  const lines = tableHead(BASELINE_COLUMNS);
+  for (const caseDef of new Set(summaries.map(({ row }) => row.caseDef))) {
+    const [current, baseline] = [find(caseDef, 'beanline'), find(caseDef, BASELINE)];
+    if (current === undefined || baseline === undefined) continue;
+    const valid = current.failure === null && baseline.failure === null;
+    const ratio = (x: number, y: number): string => (valid && y > 0 ? `${formatNumber(x / y, 2)}×` : '—');
+    const rate = ({ jobsPerSec, failure }: Summary): string =>
+      failure === null ? formatNumber(jobsPerSec) : `~~${formatNumber(jobsPerSec)}~~ (failed)`;
+    lines.push(
+      `| ${[
+        `(${caseDef.id}) ${caseDef.title}`,
+        rate(current),
+        rate(baseline),
+        ratio(current.jobsPerSec, baseline.jobsPerSec),
+        formatNumber(current.cpuUsPerJob, 1),
+        formatNumber(baseline.cpuUsPerJob, 1),
+        ratio(current.cpuUsPerJob, baseline.cpuUsPerJob),
+      ]
+        .map(cell)
+        .join(' | ')} |`,
+    );
+  }
+  return lines.length === 2 ? '' : lines.join('\n');
+}
+
+const inWords = (names: string[]): string =>
+  names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+
+/** Each client's jobs/s in `over` against its own in `under`, when both passed. */
+function sameClientRatios(summaries: Summary[], over: CaseId, under: CaseId): string[] {
+  const passed = (caseId: CaseId, client: string) =>
+    summaries.find((s) => s.row.caseDef.id === caseId && s.row.adapter.name === client && s.failure === null && s.jobsPerSec > 0);
+  return summaries
+    .filter((s) => s.row.caseDef.id === over)
+    .flatMap(({ row }) => {
+      const [top, bottom] = [passed(over, row.adapter.name), passed(under, row.adapter.name)];
+      if (top === undefined || bottom === undefined) return [];
+      return [`${row.adapter.name} ${formatNumber(top.jobsPerSec / bottom.jobsPerSec, 2)}×`];
+    });
+}
+
+/** Notes under the table: the cases without peers, (g) against (b), and the worker case's enqueue rate. */
 export function tableNotes(summaries: Summary[]): string[] {
   const alone = [...new Set(summaries.map(({ row }) => row.caseDef).filter((caseDef) => !caseDef.peers))];
-  const notes = alone.length === 0 ? [] : [`${alone.map((caseDef) => `(${caseDef.id})`).join(', ')}: beanline and raw only; peers n/a.`];
+  const soloists = [...new Set(summaries.filter(({ row }) => !row.adapter.peer).map(({ row }) => row.adapter.name))];
+  const notes =
+    alone.length === 0 ? [] : [`${alone.map((caseDef) => `(${caseDef.id})`).join(', ')}: ${inWords(soloists)} only; peers n/a.`];
+  const named = sameClientRatios(summaries, 'g', 'b');
+  if (named.length > 0) {
+    notes.push(`(g) over (b), jobs/s into a named tube against plain puts, each client in this run: ${named.join(', ')}.`);
+  }
   for (const { row, enqueuePerSec } of summaries) {
     if (enqueuePerSec === null) continue;
     notes.push(

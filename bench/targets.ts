@@ -1,9 +1,11 @@
 /**
- * The project's performance targets (issue 5), judged from the measured rows: met, not met, or not
- * measured (a case or client left out of this run). A failed row never meets anything.
+ * The project's performance targets (issue 5; (g) from issue 11), judged from the measured rows:
+ * met, not met, or not measured (a case or client left out of this run). A failed row never meets
+ * anything. With a baseline in the run, each is judged for it too, so the two read side by side.
  */
+import { BASELINE } from './adapters/index.js';
 import type { CaseId } from './cases.js';
-import { formatNumber, type Summary } from './stats.js';
+import { clip, formatNumber, type Summary } from './stats.js';
 
 export type Verdict = 'met' | 'not met' | 'not measured';
 
@@ -12,13 +14,16 @@ export interface TargetResult {
   verdict: Verdict;
   /** The numbers behind the verdict. */
   detail: string;
+  /** The same target judged for the baseline client; null when it did not run. */
+  baseline: Judgement | null;
 }
 
-type Judgement = Omit<TargetResult, 'target'>;
+type Judgement = Pick<TargetResult, 'verdict' | 'detail'>;
 
 interface Target {
   target: string;
-  judge(rows: Rows): Judgement;
+  /** `client` is beanline or the baseline. */
+  judge(rows: Rows, client: string): Judgement;
 }
 
 class Rows {
@@ -41,11 +46,11 @@ function judge(holds: boolean, detail: string): Judgement {
   return { verdict: holds ? 'met' : 'not met', detail };
 }
 
-/** beanline in `caseId`, or why it cannot be judged. */
-function beanline(rows: Rows, caseId: CaseId): Summary | Judgement {
-  const row = rows.find(caseId, 'beanline');
-  if (row === undefined) return unmeasured(`beanline did not run case (${caseId})`);
-  if (row.failure !== null) return { verdict: 'not met', detail: `beanline failed its checks: ${row.failure}` };
+/** The client's row in `caseId`, or why it cannot be judged. */
+function rowOf(rows: Rows, caseId: CaseId, client: string): Summary | Judgement {
+  const row = rows.find(caseId, client);
+  if (row === undefined) return unmeasured(`${client} did not run case (${caseId})`);
+  if (row.failure !== null) return { verdict: 'not met', detail: `${client} failed its checks in (${caseId}): ${clip(row.failure, 140)}` };
   return row;
 }
 
@@ -54,8 +59,8 @@ const isSummary = (value: Summary | Judgement): value is Summary => 'row' in val
 function versusRaw(caseId: CaseId, factor: number): Target {
   return {
     target: `(${caseId}) beanline ≥ ${factor}× raw`,
-    judge: (rows) => {
-      const row = beanline(rows, caseId);
+    judge: (rows, client) => {
+      const row = rowOf(rows, caseId, client);
       if (!isSummary(row)) return row;
       if (row.ratio === null) return unmeasured(`no valid raw row in case (${caseId})`);
       return judge(row.ratio >= factor, `${formatNumber(row.ratio, 2)}× raw`);
@@ -66,8 +71,8 @@ function versusRaw(caseId: CaseId, factor: number): Target {
 function versusPeers(caseId: CaseId, factor: number): Target {
   return {
     target: `(${caseId}) beanline ≥ ${factor === 1 ? '' : `${factor}× `}best peer`,
-    judge: (rows) => {
-      const row = beanline(rows, caseId);
+    judge: (rows, client) => {
+      const row = rowOf(rows, caseId, client);
       if (!isSummary(row)) return row;
       const best = rows.bestPeer(caseId);
       if (best === undefined) return unmeasured(`no peer passed case (${caseId})`);
@@ -83,11 +88,28 @@ function versusPeers(caseId: CaseId, factor: number): Target {
 function bound(caseId: CaseId, target: string, measure: (row: Summary) => [value: number, holds: boolean, unit: string]): Target {
   return {
     target,
-    judge: (rows) => {
-      const row = beanline(rows, caseId);
+    judge: (rows, client) => {
+      const row = rowOf(rows, caseId, client);
       if (!isSummary(row)) return row;
       const [value, holds, unit] = measure(row);
       return judge(holds, `${formatNumber(value, 1)} ${unit}`);
+    },
+  };
+}
+
+/** The client in `caseId` against itself in `baseId`, jobs/s. */
+function versusOwn(caseId: CaseId, baseId: CaseId, factor: number, target: string): Target {
+  return {
+    target,
+    judge: (rows, client) => {
+      const [row, base] = [rowOf(rows, caseId, client), rowOf(rows, baseId, client)];
+      if (!isSummary(row)) return row;
+      if (!isSummary(base)) return base;
+      const ratio = row.jobsPerSec / base.jobsPerSec;
+      return judge(
+        ratio >= factor,
+        `${formatNumber(row.jobsPerSec)} vs ${formatNumber(base.jobsPerSec)} jobs/s in (${baseId}): ${formatNumber(ratio, 2)}×`,
+      );
     },
   };
 }
@@ -110,13 +132,24 @@ const TARGETS: Target[] = [
     'µs/put',
   ]),
   bound('f', `(f) peak RSS < ${MAX_BULK_RSS_MB} MB`, (row) => [row.rssMb, row.rssMb < MAX_BULK_RSS_MB, 'MB']),
+  versusOwn('g', 'b', 0.9, '(g) beanline enqueue into a named tube ≥ 0.9× its own put in (b)'),
 ];
 
 export function judgeTargets(summaries: Summary[]): TargetResult[] {
   const rows = new Rows(summaries);
-  return TARGETS.map(({ target, judge: verdictOf }) => ({ target, ...verdictOf(rows) }));
+  const withBaseline = summaries.some(({ row }) => row.adapter.name === BASELINE);
+  return TARGETS.map(({ target, judge: verdictOf }) => ({
+    target,
+    ...verdictOf(rows, 'beanline'),
+    baseline: withBaseline ? verdictOf(rows, BASELINE) : null,
+  }));
 }
 
 export function targetLines(results: TargetResult[]): string[] {
-  return results.map(({ target, verdict, detail }) => `- ${target}: **${verdict}** (${detail})`);
+  return results.map(({ target, verdict, detail, baseline }) => {
+    const line = `- ${target}: **${verdict}** (${detail})`;
+    // A case left out of the run leaves both unmeasured: saying so twice adds nothing.
+    if (baseline === null || (verdict === 'not measured' && baseline.verdict === 'not measured')) return line;
+    return `${line}; ${BASELINE}: ${baseline.verdict} (${baseline.detail})`;
+  });
 }

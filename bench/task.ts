@@ -9,6 +9,8 @@ export interface ChildTask {
   port: number;
   /** The server's pid, for its CPU time over the timed part; null if unknown. */
   serverPid: number | null;
+  /** Where the baseline client is loaded from (`--baseline DIR`); null without it. */
+  baselineDir: string | null;
 }
 
 export interface Timing {
@@ -24,7 +26,7 @@ export interface ChildResult {
   timing: Timing | null;
   /** Peak resident set size of the child over its whole life, in KiB (getrusage). */
   maxRssKb: number;
-  /** The bodies the client received (reserve and worker plans; put plans are drained by the parent). */
+  /** The bodies the client received (reserve and worker plans; put and enqueue plans are drained by the parent). */
   tally: TallySummary | null;
   /** Worker plan: how long enqueueing the jobs with defineJob took (timed apart from the run). */
   enqueue: Timing | null;

@@ -4,10 +4,10 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tallyProblem, type TallySummary } from './bodies.js';
-import type { Plan } from './cases.js';
+import { bodyIndex, envelopeIndex, tallyProblem, type TallySummary } from './bodies.js';
+import { tubeOf, type Plan } from './cases.js';
 import { pin, type Placement } from './placement.js';
-import { checkCounters, drain, freshServer, prefill } from './server.js';
+import { checkCounters, drain, freshServer, openChecker, prefill } from './server.js';
 import type { ChildResult, ChildTask } from './task.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -18,6 +18,8 @@ export interface TrialOptions {
   /** Where `node --cpu-prof` writes the child's profile; null for no profile. */
   profileDir: string | null;
   placement: Placement;
+  /** `--baseline DIR`, passed on to the child; null without it. */
+  baselineDir: string | null;
 }
 
 export interface TrialResult {
@@ -39,16 +41,21 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
   const server = await freshServer();
   // The warm-up's jobs are checked like the timed ones.
   const allJobs = plan.warmup + plan.jobs;
+  const tube = tubeOf(plan);
   try {
     pin(server.pid, options.placement, 'server');
     if (plan.kind === 'reserve') await prefill(server.port, allJobs);
-    const result = await runChild({ client, plan, port: server.port, serverPid: server.pid ?? null }, options);
-    const tally: TallySummary | null = plan.kind === 'put' ? await drain(server.port, allJobs) : result.tally;
-    const problems = [
-      result.error,
-      tally === null ? 'no bodies were checked' : tallyProblem(tally),
-      await checkCounters(server.port, allJobs),
-    ].filter((problem) => problem !== null);
+    const checker = await openChecker(server.port, tube);
+    const task: ChildTask = { client, plan, port: server.port, serverPid: server.pid ?? null, baselineDir: options.baselineDir };
+    const result = await runChild(task, options);
+    let tally: TallySummary | null = result.tally;
+    if (plan.kind === 'put') tally = await drain(checker, allJobs, bodyIndex);
+    if (plan.kind === 'enqueue') tally = await drain(checker, allJobs, (body) => envelopeIndex(body, tube));
+    const counters = await checkCounters(checker, allJobs, tube);
+    await checker.close();
+    const problems = [result.error, tally === null ? 'no bodies were checked' : tallyProblem(tally), counters].filter(
+      (problem) => problem !== null,
+    );
     const timing = result.timing;
     return {
       jobsPerSec: timing === null ? 0 : plan.jobs / (timing.elapsedMs / 1000),

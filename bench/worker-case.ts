@@ -2,11 +2,12 @@
  * Case (e): beanline's Worker end to end. Jobs are enqueued with defineJob (timed on their own),
  * then a Worker runs them with a handler that only checks and counts its arguments. The warm-up's
  * jobs go first both times: the run is timed from the moment that many jobs have settled.
+ * beanline comes in as a parameter: this checkout's or the baseline's, never both in one process.
  */
-import { Client, defineJob, Worker } from '../src/index.js';
-import { bodyIndex, makeBody, Tally, type TallySummary } from './bodies.js';
+import { argsIndex, BENCH_JOB_TYPE, makeArgs, Tally, type BodyArgs, type TallySummary } from './bodies.js';
 import type { Plan } from './cases.js';
 import { drive } from './drive.js';
+import type { Library } from './library.js';
 import type { Timing } from './task.js';
 
 const ENQUEUE_WINDOW = 100;
@@ -20,6 +21,7 @@ export interface WorkerCaseResult {
 }
 
 export async function runWorkerCase(
+  { Client, defineJob, Worker }: Library,
   port: number,
   plan: Extract<Plan, { kind: 'worker' }>,
   timed: (work: () => Promise<unknown>) => Promise<Timing>,
@@ -27,15 +29,15 @@ export async function runWorkerCase(
   const connection = { host: '127.0.0.1', port };
   const { warmup, jobs } = plan;
   const tally = new Tally(warmup + jobs);
-  const benchJob = defineJob<{ index: number; body: string }>({
-    type: 'bench',
-    run: ({ index, body }) => {
-      tally.seeIndex(bodyIndex(Buffer.from(body, 'latin1')) === index ? index : -1);
+  const benchJob = defineJob<BodyArgs>({
+    type: BENCH_JOB_TYPE,
+    run: (args) => {
+      tally.seeIndex(argsIndex(args));
     },
   });
 
   const producer = await Client.connect(connection);
-  const enqueueOne = (index: number) => benchJob.enqueue(producer, { index, body: makeBody(index).toString('latin1') });
+  const enqueueOne = (index: number) => benchJob.enqueue(producer, makeArgs(index));
   await drive(warmup, ENQUEUE_WINDOW, enqueueOne);
   const enqueue = await timed(() => drive(jobs, ENQUEUE_WINDOW, (ticket) => enqueueOne(warmup + ticket)));
   await producer.close();

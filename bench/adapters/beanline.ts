@@ -1,7 +1,10 @@
 /** beanline itself: its Client already has the interface the cases use. */
-import { Client } from '../../src/index.js';
+import * as beanline from '../../src/index.js';
+import { connectWith, type Library } from '../library.js';
 import type { BenchClient } from './index.js';
 
+export const library: Library = beanline;
+
 export function connect(port: number): Promise<BenchClient> {
-  return Client.connect({ host: '127.0.0.1', port });
+  return connectWith(library, port);
 }

@@ -3,6 +3,8 @@
  * measures it (so that no other client's code is in its memory). Every adapter offers the same
  * promise-per-command interface to the cases.
  */
+import type { Library } from '../library.js';
+
 export interface BenchJob {
   id: number | string;
   body: Uint8Array;
@@ -15,25 +17,42 @@ export interface BenchClient {
   reserve(): Promise<BenchJob>;
   delete(id: BenchJob['id']): Promise<unknown>;
   close(): Promise<void>;
+  /** Selects the tube later puts go to; only the clients that put plainly into a named tube need it. */
+  use?(tube: string): Promise<unknown>;
 }
 
 export interface AdapterModule {
   connect(port: number): Promise<BenchClient>;
+  /** beanline's Client, defineJob and Worker, for the cases that go through them (beanline and baseline only). */
+  library?: Library;
+}
+
+export interface LoadOptions {
+  /** `--baseline DIR`, a checkout of another commit with its dist/ built; null without the option. */
+  baselineDir: string | null;
 }
 
 export interface AdapterInfo {
   name: string;
-  /** The npm package measured, whose version the report shows; none for beanline and raw. */
+  /** The npm package measured, whose version the report shows; none for beanline, baseline and raw. */
   npm: string | null;
   /** False when the client waits for each reply before it sends the next command. */
   pipelines: boolean;
-  /** Another npm client, compared with beanline (raw and beanline are not peers). */
+  /** Another npm client, compared with beanline (raw, beanline and baseline are not). */
   peer: boolean;
-  load(): Promise<AdapterModule>;
+  load(options: LoadOptions): Promise<AdapterModule>;
+}
+
+export const BASELINE = 'baseline';
+
+async function loadBaseline({ baselineDir }: LoadOptions): Promise<AdapterModule> {
+  if (baselineDir === null) throw new Error(`the ${BASELINE} client needs --baseline DIR`);
+  return (await import('./baseline.js')).open(baselineDir);
 }
 
 export const ADAPTERS: readonly AdapterInfo[] = [
   { name: 'beanline', npm: null, pipelines: true, peer: false, load: () => import('./beanline.js') },
+  { name: BASELINE, npm: null, pipelines: true, peer: false, load: loadBaseline },
   { name: 'raw', npm: null, pipelines: true, peer: false, load: () => import('./raw.js') },
   { name: 'node-beanstalk', npm: 'node-beanstalk', pipelines: false, peer: true, load: () => import('./node-beanstalk.js') },
   { name: 'fivebeans', npm: 'fivebeans', pipelines: true, peer: true, load: () => import('./fivebeans.js') },
