@@ -75,8 +75,22 @@ export interface ReplySpec {
 
 export type ArgValue = string | number;
 
+/**
+ * How beanstalkd reads a number that it does not read strictly: `strtol` (reserve-with-timeout: a
+ * sign, no digits at all as 0, anything after the number ignored, the result cut to 32 bits) and
+ * `strtoul` (kick: a sign, anything after ignored, cut to 32 bits, but digits required).
+ */
+export type Leniency = 'strtol' | 'strtoul';
+
 export interface Command<T = unknown> {
   readonly name: string;
+  /**
+   * What a line must start with for beanstalkd to take it as this command: the name, and a space
+   * when arguments follow. beanstalkd tries the longest first, so `stats-tube x` is not `stats`.
+   */
+  readonly prefix: string;
+  /** Set where beanstalkd reads the command's one number loosely (see Leniency). */
+  readonly lenient: Leniency | null;
   readonly args: readonly ArgSpec[];
   /** True for put: a body follows the line, and the line ends with its length. */
   readonly body: boolean;
@@ -148,7 +162,7 @@ export const COMMANDS = {
   put: command('put <priority> <delay> <ttr> <bytes>', ['INSERTED <id>'], ['BURIED <id>', 'EXPECTED_CRLF', 'JOB_TOO_BIG', 'DRAINING'], firstCount, { tube: 'used' }),
   use: command('use <tube>', ['USING <tube>'], [], tubeName, { tube: 'use' }),
   reserve: command('reserve', [JOB], ['DEADLINE_SOON'], job, { blocks: 'forever' }),
-  reserveWithTimeout: command('reserve-with-timeout <seconds>', [JOB, 'TIMED_OUT'], ['DEADLINE_SOON'], jobOrNull, { blocks: 'timeout' }),
+  reserveWithTimeout: command('reserve-with-timeout <seconds>', [JOB, 'TIMED_OUT'], ['DEADLINE_SOON'], jobOrNull, { blocks: 'timeout', lenient: 'strtol' }),
   reserveJob: command('reserve-job <id>', [JOB], ['NOT_FOUND'], job),
   delete: command('delete <id>', ['DELETED'], ['NOT_FOUND'], nothing),
   release: command('release <id> <priority> <delay>', ['RELEASED'], ['BURIED', 'NOT_FOUND'], nothing),
@@ -160,7 +174,7 @@ export const COMMANDS = {
   peekReady: command('peek-ready', [FOUND, 'NOT_FOUND'], [], jobOrNull, { tube: 'used' }),
   peekDelayed: command('peek-delayed', [FOUND, 'NOT_FOUND'], [], jobOrNull, { tube: 'used' }),
   peekBuried: command('peek-buried', [FOUND, 'NOT_FOUND'], [], jobOrNull, { tube: 'used' }),
-  kick: command('kick <bound>', ['KICKED <count>'], [], firstCount, { tube: 'used' }),
+  kick: command('kick <bound>', ['KICKED <count>'], [], firstCount, { tube: 'used', lenient: 'strtoul' }),
   kickJob: command('kick-job <id>', ['KICKED'], ['NOT_FOUND'], nothing),
   stats: command('stats', [YAML], [], yaml<ServerStats>(parseServerStats)),
   statsJob: command('stats-job <id>', [YAML], ['NOT_FOUND'], yaml<JobStats>(parseJobStats)),
@@ -168,7 +182,8 @@ export const COMMANDS = {
   listTubes: command('list-tubes', [YAML], [], yaml<string[]>(parseTubeList)),
   listTubeUsed: command('list-tube-used', ['USING <tube>'], [], tubeName, { tube: 'used' }),
   listTubesWatched: command('list-tubes-watched', [YAML], [], yaml<string[]>(parseTubeList)),
-  pauseTube: command('pause-tube <tube> <seconds>', ['PAUSED'], ['NOT_FOUND'], nothing),
+  // beanstalkd matches `pause-tube` without the space: `pause-tubefoo 5` pauses tube foo.
+  pauseTube: command('pause-tube <tube> <seconds>', ['PAUSED'], ['NOT_FOUND'], nothing, { prefix: 'pause-tube' }),
   /** The server closes the connection; there is no reply. */
   quit: command('quit', [], [], nothing),
 } as const;
@@ -205,7 +220,7 @@ function command<T>(
   ok: readonly string[],
   errors: readonly string[],
   value: (reply: Reply, sent: Request<T>) => T,
-  options: { blocks?: Blocking; tube?: TubeEffect } = {},
+  options: { blocks?: Blocking; tube?: TubeEffect; prefix?: string; lenient?: Leniency } = {},
 ): Command<T> {
   const [name = '', ...words] = line.split(' ');
   const body = words.at(-1) === '<bytes>';
@@ -217,6 +232,8 @@ function command<T>(
   });
   return {
     name,
+    prefix: options.prefix ?? (words.length > 0 ? `${name} ` : name),
+    lenient: options.lenient ?? null,
     args,
     body,
     ok: replySpecs(ok),

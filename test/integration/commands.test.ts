@@ -470,7 +470,7 @@ test('the maxJobSize option does not cap replies that are not jobs (a long list-
 test('put: DrainingError once the server is in drain mode (SIGUSR1)', async () => {
   await using client = await Client.connect(draining.url);
   assert.equal((await client.stats()).draining, false);
-  process.kill(draining.pid as number, 'SIGUSR1');
+  draining.drain();
   // The server announces drain mode only through stats: poll it, bounded.
   const deadline = Date.now() + 5000;
   while (!(await client.stats()).draining) {

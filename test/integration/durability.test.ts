@@ -12,7 +12,7 @@ import { Client, ConnectionError, NotFoundError, type Enqueued, type JobState } 
 import { connectOnTube } from '../helpers/assertions.js';
 import { durableServer } from '../helpers/durable.js';
 import { onFreshTube, within } from '../helpers/harness.js';
-import { uniqueTube } from '../helpers/server.js';
+import { NEEDS_BEANSTALKD, uniqueTube } from '../helpers/server.js';
 import { BOUND, jobCounts, jobOn, NO_JOBS, runWorker, untilStats } from '../helpers/worker.js';
 
 /** Jobs put before the crash in the first test: enough that the last ones cannot all be fsynced. */
@@ -30,7 +30,7 @@ interface Expected {
   readonly delay: number;
 }
 
-test(`SIGKILL with a binlog: all ${JOBS + 4 * SOME} acknowledged jobs survive; delayed stay delayed, buried stay buried, reserved come back ready`, async (t) => {
+test(`SIGKILL with a binlog: all ${JOBS + 4 * SOME} acknowledged jobs survive; delayed stay delayed, buried stay buried, reserved come back ready`, { skip: NEEDS_BEANSTALKD }, async (t) => {
   const durable = await durableServer(t);
   const { client, tube } = await onFreshTube(t, durable.url);
   const expected = new Map<number, Expected>();
@@ -107,7 +107,7 @@ class PutTally {
   }
 }
 
-test('a crash under running Workers and a reconnecting producer: no acknowledged job is lost, the workers resume and finish them all', async (t) => {
+test('a crash under running Workers and a reconnecting producer: no acknowledged job is lost, the workers resume and finish them all', { skip: NEEDS_BEANSTALKD }, async (t) => {
   const durable = await durableServer(t);
   const tube = uniqueTube('crash');
   const runs = new Map<string, number>();

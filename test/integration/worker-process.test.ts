@@ -10,7 +10,7 @@ import { enqueue, parseEnvelope, type Client, type Enqueued, type JobState, type
 import { JOB_TYPE } from '../fixtures/worker-process-protocol.js';
 import { durableServer } from '../helpers/durable.js';
 import { connectFor, onFreshTube } from '../helpers/harness.js';
-import { sharedServer, uniqueTube } from '../helpers/server.js';
+import { NEEDS_BEANSTALKD, sharedServer, uniqueTube } from '../helpers/server.js';
 import { BOUND_MS, WorkerProcess } from '../helpers/worker-process.js';
 
 const server = await sharedServer();
@@ -123,7 +123,7 @@ for (const { handler, stopsOnAbort, code } of [
   });
 }
 
-test('the server crashes and restarts under a running worker: it resumes by itself, no job is lost', async (t) => {
+test('the server crashes and restarts under a running worker: it resumes by itself, no job is lost', { skip: NEEDS_BEANSTALKD }, async (t) => {
   const durable = await durableServer(t);
   const { url } = durable;
   const tube = uniqueTube('restart');
