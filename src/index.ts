@@ -1,7 +1,7 @@
 export { Client, DEFAULT_PRIORITY, DEFAULT_TTR } from './client.js';
 export type { ClientEvents, ReleaseOptions } from './client.js';
 export type { ClientState, ReconnectingInfo } from './link.js';
-export type { Producer, PutOptions } from './producer.js';
+export type { JobRef, Producer, PutOptions } from './producer.js';
 export type { RetryPolicy } from './retry.js';
 export { Connection } from './connection.js';
 export type { ConnectionEvents } from './connection.js';

@@ -86,11 +86,31 @@ export function parseUrl(url: string): ConnectOptions {
   return options;
 }
 
+/**
+ * Several servers, when `target` names them: an array of URLs, or a comma-separated list (from
+ * `target` or, without one, `$BEANSTALKD_URL`). Null when it names one server. Each URL is checked.
+ */
+export function serverList(target?: string | readonly string[] | ConnectOptions): string[] | null {
+  const given = target === undefined ? process.env['BEANSTALKD_URL'] : target;
+  let urls: string[];
+  if (Array.isArray(given)) urls = [...(given as readonly string[])];
+  else if (typeof given === 'string' && given.includes(',')) urls = given.split(',').map((url) => url.trim()).filter((url) => url !== '');
+  else return null;
+  if (urls.length === 0) throw new InvalidArgumentError('connection', 'an empty list of servers');
+  for (const url of urls) parseUrl(url);
+  if (new Set(urls).size !== urls.length) throw new InvalidArgumentError('connection', `a server is listed twice: ${urls.join(', ')}`);
+  return urls;
+}
+
 export function resolveOptions(target?: string | ConnectOptions): ResolvedOptions {
   const fromEnv = process.env['BEANSTALKD_URL'];
-  const base: ConnectOptions = fromEnv ? parseUrl(fromEnv) : {};
+  const explicit = typeof target === 'string' || target?.host !== undefined;
+  if (!explicit && fromEnv?.includes(',')) {
+    throw new InvalidArgumentError('url', `BEANSTALKD_URL lists several servers (${fromEnv}): connect to them with Cluster.connect()`);
+  }
+  const base: ConnectOptions = fromEnv && !explicit ? parseUrl(fromEnv) : {};
   const given: ConnectOptions = typeof target === 'string' ? parseUrl(target) : (target ?? {});
-  const merged: ConnectOptions = typeof target === 'string' || target?.host !== undefined ? given : { ...base, ...given };
+  const merged: ConnectOptions = explicit ? given : { ...base, ...given };
   const port = merged.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new InvalidArgumentError('port', `port must be a whole number from 1 to 65535, got ${String(port)}`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
-import type { Producer } from '../producer.js';
+import type { JobRef, Producer } from '../producer.js';
 import { DEFAULT_PRIORITY, DEFAULT_TTR } from '../protocol/commands.js';
 import { checkTube, checkUint32, MAX_UINT32 } from '../protocol/validate.js';
 import { encodeEnvelope, type JobEnvelope, type JsonValue } from './envelope.js';
@@ -33,6 +33,8 @@ export interface EnqueueOptions {
   retry?: number;
   /** Free key/values that travel with the job. */
   custom?: Record<string, JsonValue>;
+  /** With a Cluster: jobs with the same key go to the same server, in order. */
+  key?: string;
 }
 
 export interface Enqueued {
@@ -40,6 +42,8 @@ export interface Enqueued {
   jid: string;
   /** The beanstalkd id of the job as put. */
   id: number;
+  /** With several servers (a Cluster): the one the job went to, as its URL was given. */
+  server?: string;
 }
 
 /**
@@ -63,6 +67,8 @@ export interface JobContext {
   readonly jid: string;
   /** Runs so far including this one: 1 on the first. */
   readonly attempt: number;
+  /** The server the job came from: its URL as given to the worker. */
+  readonly server: string;
   /** The envelope as received; undefined for raw jobs. */
   readonly envelope: JobEnvelope | undefined;
   /** Restarts the TTR clock now (the worker also does it by itself while `run` is going). */
@@ -172,8 +178,8 @@ export async function enqueue(
     ttr: checkUint32(options.ttr ?? DEFAULT_TTR, 'ttr'),
     custom,
   };
-  const id = await putEnvelope(producer, envelope, delay);
-  return { jid: envelope.jid, id };
+  const placed = await putEnvelope(producer, envelope, delay, options.key);
+  return typeof placed === 'number' ? { jid: envelope.jid, id: placed } : { jid: envelope.jid, id: placed.id, server: placed.server };
 }
 
 /** A worker refuses an envelope whose custom is not an object, so it is refused here first. */
@@ -190,6 +196,7 @@ function delayUntil(at: Date, now: Date): number {
 }
 
 /** Puts an envelope into its tube (a client's own `use` tube is left as it was). */
-export function putEnvelope(producer: Producer, envelope: JobEnvelope, delay: number): Promise<number> {
-  return producer.put(encodeEnvelope(envelope), { tube: envelope.tube, priority: envelope.priority, ttr: envelope.ttr, delay });
+export function putEnvelope(producer: Producer, envelope: JobEnvelope, delay: number, key?: string): Promise<number | JobRef> {
+  const options = { tube: envelope.tube, priority: envelope.priority, ttr: envelope.ttr, delay };
+  return producer.put(encodeEnvelope(envelope), key === undefined ? options : { ...options, key });
 }

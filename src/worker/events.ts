@@ -41,10 +41,11 @@ export interface WorkerEvents {
    */
   'job:abandoned': [info: JobEventInfo & { readonly timeoutMs: number }];
   /**
-   * The server could be reached again after it was lost; the loss itself was reported once on
-   * `error`. `failedAttempts`: reconnect attempts that failed meanwhile, across all slots.
+   * A server could be reached again after it was lost; the loss itself was reported once on
+   * `error`. `server`: its URL; `failedAttempts`: reconnect attempts that failed meanwhile, across
+   * all slots.
    */
-  'connection:restored': [info: { readonly downMs: number; readonly failedAttempts: number }];
+  'connection:restored': [info: { readonly server: string; readonly downMs: number; readonly failedAttempts: number }];
   /** Trouble that is not one job's outcome: connection loss, a body that could not be read. */
   error: [error: Error];
 }

@@ -25,6 +25,8 @@ export interface RunState {
   abandoned: boolean;
   /** The job being run, once its handler has started: what `job:abandoned` reports. */
   running: JobEventInfo | null;
+  /** The server the job came from, as its URL was given. */
+  readonly server: string;
   /** Called once the job's delete is queued: the slot may send its next reserve in the same write. */
   readonly reserveNext: () => void;
 }
@@ -69,8 +71,12 @@ export async function runJob(client: Client, job: Job, worker: RunHost, state: R
       type: parsed.ok ? parsed.envelope.type : undefined,
       attempt: parsed.ok ? attemptOf(parsed.envelope) : 1,
     };
-    const priority = parsed.ok ? parsed.envelope.priority : DEFAULT_PRIORITY;
-    if (await settle(client.bury(job.id, priority), info, host)) {
+    // Buried with the priority it has on the server: the envelope's may be stale, and a foreign body has none.
+    let priority = DEFAULT_PRIORITY;
+    const read = client.statsJob(job.id).then((stats) => {
+      priority = stats.pri;
+    });
+    if ((await settle(read, info, host)) && (await settle(client.bury(job.id, priority), info, host))) {
       host.emit('job:buried', { ...info, reason: error.reason, error, buriedId: job.id });
     }
     host.reportError(error);
@@ -142,6 +148,7 @@ async function execute(
     jid: info.jid,
     attempt: info.attempt,
     envelope,
+    server: state.server,
     touch: () => client.touch(info.id),
     signal: host.signal,
     log: loggerFor(info.type ?? 'raw'),

@@ -3,6 +3,7 @@ import type { Client } from '../client.js';
 import type { Job } from '../protocol/commands.js';
 import { ConnectionError, DeadlineSoonError, ProtocolError, TimeoutError } from '../errors.js';
 import type { JobEventInfo } from './events.js';
+import type { Capacity } from './capacity.js';
 import { runJob, type RunHost, type RunState } from './run-job.js';
 
 const log = createDebug('beanline:worker');
@@ -10,17 +11,23 @@ const log = createDebug('beanline:worker');
 /** What a slot needs from its worker besides running jobs. */
 export interface SlotHost extends RunHost {
   readonly stopping: boolean;
-  /** A new client watching the worker's tubes (and only those). */
-  connect(): Promise<Client>;
+  /** A new client to `server`, watching the worker's tubes (and only those). */
+  connect(server: string): Promise<Client>;
   /** Waits before reconnect attempt `attempt`; returns early when the worker stops. */
   pauseBeforeReconnect(attempt: number): Promise<void>;
   /**
    * The connection was lost, or a reconnect that began at `since` (a performance.now() time) failed:
-   * the worker reports an outage once, however many slots and attempts see it.
+   * the worker reports an outage once per server, however many slots and attempts see it.
    */
-  connectionLost(error: Error, since: number): void;
+  connectionLost(server: string, error: Error, since: number): void;
   /** A slot connected again after a loss. */
-  connectionRestored(): void;
+  connectionRestored(server: string): void;
+  /**
+   * With several servers: the places shared by every slot, and how long one reserve waits (a
+   * silent server is then noticed within that plus the command timeout). Null with one server,
+   * where each slot is a place and reserves wait as long as it takes.
+   */
+  readonly shared: { readonly capacity: Capacity; readonly sliceSeconds: number } | null;
 }
 
 type SlotState = 'idle' | 'reserving' | 'working' | 'stopped';
@@ -37,15 +44,18 @@ export class Slot {
   private nextJob: Promise<Job> | null = null;
   private readonly host: SlotHost;
   private readonly index: number;
+  /** The server this slot reserves from, as its URL was given. */
+  readonly server: string;
 
-  constructor(host: SlotHost, index: number) {
+  constructor(host: SlotHost, index: number, server: string) {
     this.host = host;
     this.index = index;
+    this.server = server;
   }
 
   /** The first connection, made before the worker reports itself started. */
   async open(): Promise<void> {
-    this.client = await this.host.connect();
+    this.client = await this.host.connect(this.server);
   }
 
   /** Reserves and runs jobs until the worker stops; reconnects by itself when the connection drops. */
@@ -56,17 +66,27 @@ export class Slot {
       if (client === null) continue;
       try {
         this.state = 'reserving';
-        const job = await (this.takeNextJob() ?? client.reserve());
-        this.state = 'working';
-        // Only a job proves the connection healthy; a server that accepts and drops must not make us spin.
+        const job = await (this.takeNextJob() ?? this.reserve(client));
+        // Only an answer proves the connection healthy; a server that accepts and drops must not make us spin.
         failures = 0;
+        if (job === null) continue;
+        this.state = 'working';
         if (this.host.stopping) {
           // Handed over as we stopped: closing the connection gives it back to ready, priority kept.
           client.destroy();
           break;
         }
-        this.run = { abandoned: false, running: null, reserveNext: () => this.reserveAhead(client) };
-        await runJob(client, job, this.host, this.run);
+        const capacity = this.host.shared?.capacity;
+        if (capacity !== undefined && !capacity.tryAcquire()) {
+          await this.handBack(client, job);
+          continue;
+        }
+        this.run = { abandoned: false, running: null, server: this.server, reserveNext: () => this.reserveAhead(client) };
+        try {
+          await runJob(client, job, this.host, this.run);
+        } finally {
+          capacity?.release();
+        }
       } catch (error) {
         if (this.host.stopping) break;
         this.onLoopError(client, error as Error);
@@ -79,8 +99,33 @@ export class Slot {
     await this.closeClient();
   }
 
+  /**
+   * The next job, or null when a slice of waiting ended without one. With several servers a
+   * reserve goes out only while there is room, and waits a slice at a time.
+   */
+  private async reserve(client: Client): Promise<Job | null> {
+    const shared = this.host.shared;
+    if (shared === null) return client.reserve();
+    await shared.capacity.untilMayReserve(this.server, this.host.signal);
+    if (this.host.stopping) return null;
+    shared.capacity.beginReserve(this.server);
+    try {
+      return await client.reserveWithTimeout(shared.sliceSeconds);
+    } finally {
+      shared.capacity.endReserve(this.server);
+    }
+  }
+
+  /** A job that came while every place was taken goes back to ready as it was, for a slot with room. */
+  private async handBack(client: Client, job: Job): Promise<void> {
+    const { pri } = await client.statsJob(job.id);
+    await client.release(job.id, { priority: pri });
+    log('slot %d (%s): handed job %d back, every place taken', this.index, this.server, job.id);
+  }
+
   private reserveAhead(client: Client): void {
-    if (this.host.stopping || this.nextJob !== null) return;
+    // With several servers, a reserve waits for room, which this job still holds.
+    if (this.host.stopping || this.nextJob !== null || this.host.shared !== null) return;
     // If the loop never takes it (a stop, a lost connection), closing the connection hands back any job it brings.
     this.nextJob = client.reserve();
     this.nextJob.catch(() => undefined);
@@ -114,19 +159,19 @@ export class Slot {
     if (this.host.stopping) return null;
     const since = performance.now();
     try {
-      const client = await this.host.connect();
+      const client = await this.host.connect(this.server);
       if (this.host.stopping) {
         // stop() came while we were connecting: a reserve now would hold up the shutdown.
         await client.close();
         return null;
       }
       this.client = client;
-      log('slot %d reconnected (attempt %d)', this.index, attempt);
-      this.host.connectionRestored();
+      log('slot %d reconnected to %s (attempt %d)', this.index, this.server, attempt);
+      this.host.connectionRestored(this.server);
       return client;
     } catch (error) {
-      log('slot %d: reconnect attempt %d failed: %s', this.index, attempt, (error as Error).message);
-      this.host.connectionLost(error as Error, since);
+      log('slot %d: reconnect attempt %d to %s failed: %s', this.index, attempt, this.server, (error as Error).message);
+      this.host.connectionLost(this.server, error as Error, since);
       return null;
     }
   }
@@ -139,7 +184,7 @@ export class Slot {
       client.destroy();
       this.client = null;
       this.nextJob = null;
-      this.host.connectionLost(error, performance.now());
+      this.host.connectionLost(this.server, error, performance.now());
       return;
     }
     this.host.reportError(error);

@@ -4,17 +4,27 @@ import { pause, retryDelay, type RetryPolicy } from '../retry.js';
 import { Client } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AnyJobDefinition } from '../jobs/define.js';
-import type { ConnectOptions, ReconnectOptions } from '../options.js';
+import { parseUrl, resolveOptions, serverList, type ConnectOptions, type ReconnectOptions } from '../options.js';
 import { checkTube } from '../protocol/validate.js';
+import { Capacity } from './capacity.js';
 import type { WorkerEvents } from './events.js';
+import { Outages } from './outages.js';
 import type { RawHandler } from './run-job.js';
 import { Slot, type SlotHost } from './slot.js';
 
 const log = createDebug('beanline:worker');
 
+/** With several servers: how long one reserve waits, a slice at a time. */
+const SLICE_SECONDS = 1;
+/** With several servers: how long a command may go unanswered before its server counts as gone. */
+const SILENT_SERVER_MS = 2000;
+
 export interface WorkerOptions {
-  /** Where to connect: a URL or options, as for `Client.connect`. */
-  connection?: string | ConnectOptions;
+  /**
+   * Where to connect: a URL or options, as for `Client.connect`; or several servers, as an array of
+   * URLs or a comma-separated list (also in $BEANSTALKD_URL): the worker then reserves from all.
+   */
+  connection?: string | ConnectOptions | readonly string[];
   /** Tubes to reserve from. Default: the tubes of `jobs`, else `default`. */
   tubes?: string[];
   /** Jobs run in parallel, each on its own connection. Default 1. */
@@ -25,7 +35,10 @@ export interface WorkerOptions {
     /** Runs jobs whose body is not a beanline envelope, or whose type has no definition here. */
     raw?: RawHandler;
   };
-  /** Waits between reconnects after a connection is lost (exponential, with jitter). */
+  /**
+   * Waits between reconnects after a connection is lost (exponential, with jitter). Slots reconnect
+   * by themselves: a `reconnect` in `connection` only lends its delays here.
+   */
   reconnect?: Pick<ReconnectOptions, 'minDelayMs' | 'maxDelayMs'>;
   /**
    * Install SIGTERM and SIGINT handlers that call `stop()`; if the grace period runs out, the process
@@ -48,7 +61,12 @@ export interface StopOptions {
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly tubes: readonly string[];
   readonly concurrency: number;
-  private readonly connection: string | ConnectOptions | undefined;
+  /** The servers reserved from: URLs as given, or one made from `connection`. */
+  readonly servers: readonly string[];
+  /** Options for each slot's client (from `connection`, or the URL of each server). */
+  private readonly connectOptions: (server: string) => string | ConnectOptions;
+  private readonly shared: { readonly capacity: Capacity; readonly sliceSeconds: number } | null;
+  private readonly outages: Outages;
   private readonly definitions = new Map<string, AnyJobDefinition>();
   private readonly raw: RawHandler | undefined;
   /** Waits between a slot's reconnect attempts. */
@@ -61,11 +79,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private starting: Promise<void> | null = null;
   /** True when stop() gave up waiting for some running handler. */
   private abandoned = false;
-  /** When the current outage began (performance.now()), or null while connected. */
-  private downSince: number | null = null;
-  /** When the last outage ended: a reconnect attempt begun before it says nothing about the server now. */
-  private upSince = -Infinity;
-  private failedAttempts = 0;
   private stopping: Promise<void> | null = null;
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     log('%s received: stopping', signal);
@@ -93,8 +106,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const tubes = options.tubes ?? [...new Set([...this.definitions.values()].map((definition) => definition.tube))];
     this.tubes = tubes.length > 0 ? tubes.map((tube) => checkTube(tube)) : ['default'];
     this.raw = options.handlers?.raw;
-    this.connection = options.connection;
-    this.retry = { minDelayMs: options.reconnect?.minDelayMs ?? 100, maxDelayMs: options.reconnect?.maxDelayMs ?? 5000 };
+    const several = serverList(options.connection);
+    if (several === null) {
+      const single = options.connection as string | ConnectOptions | undefined;
+      const resolved = resolveOptions(single);
+      this.servers = [`${resolved.tls === null ? 'beanstalk' : 'beanstalks'}://${resolved.host}:${resolved.port}`];
+      // One retry policy: the slot's own. A client that also reconnected would hide the loss from it.
+      this.connectOptions = () => (typeof single === 'object' ? { ...single, reconnect: false } : (single ?? {}));
+      this.shared = null;
+    } else {
+      this.servers = several;
+      this.connectOptions = (server) => ({ ...parseUrl(server), commandTimeoutMs: SILENT_SERVER_MS });
+      this.shared = { capacity: new Capacity(concurrency), sliceSeconds: SLICE_SECONDS };
+    }
+    const fromConnection = typeof options.connection === 'object' && !Array.isArray(options.connection) ? (options.connection as ConnectOptions).reconnect : undefined;
+    const lent = typeof fromConnection === 'object' ? fromConnection : {};
+    this.retry = {
+      minDelayMs: options.reconnect?.minDelayMs ?? lent.minDelayMs ?? 100,
+      maxDelayMs: options.reconnect?.maxDelayMs ?? lent.maxDelayMs ?? 5000,
+    };
+    this.outages = new Outages(
+      (error) => this.reportError(error),
+      (info) => this.emit('connection:restored', info),
+    );
     this.handleSignals = options.handleSignals ?? false;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
     // Every slot waiting to reconnect, and every running handler, may listen to this one signal.
@@ -110,10 +144,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async open(): Promise<void> {
     const host = this.slotHost();
-    this.slots = Array.from({ length: this.concurrency }, (_, index) => new Slot(host, index));
+    this.slots = this.servers.flatMap((server, s) =>
+      Array.from({ length: this.concurrency }, (_, index) => new Slot(host, s * this.concurrency + index, server)),
+    );
     const opened = await Promise.allSettled(this.slots.map((slot) => slot.open()));
     const failed = opened.find((result) => result.status === 'rejected');
-    if (failed !== undefined) {
+    // With several servers, one that is down is retried in the background: the others serve meanwhile.
+    const anyOpen = opened.some((result) => result.status === 'fulfilled');
+    if (failed !== undefined && this.shared !== null && anyOpen) {
+      opened.forEach((result, index) => {
+        if (result.status === 'rejected') host.connectionLost((this.slots[index] as Slot).server, result.reason as Error, performance.now());
+      });
+    } else if (failed !== undefined) {
       this.stopping ??= Promise.resolve();
       await Promise.all(this.slots.map((slot) => slot.loop()));
       throw (failed as PromiseRejectedResult).reason;
@@ -124,7 +166,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       process.once('SIGTERM', this.onSignal);
       process.once('SIGINT', this.onSignal);
     }
-    log('started: %d slot(s) on tubes %s', this.concurrency, this.tubes.join(', '));
+    log('started: %d slot(s) on %s, tubes %s', this.slots.length, this.servers.join(', '), this.tubes.join(', '));
   }
 
   /**
@@ -176,40 +218,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
         (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
       },
       reportError: (error) => this.reportError(error),
-      connect: () => this.connect(),
+      connect: (server) => this.connect(server),
       pauseBeforeReconnect: (attempt) => pause(retryDelay(this.retry, attempt), this.abort.signal),
-      connectionLost: (error, since) => this.connectionLost(error, since),
-      connectionRestored: () => this.connectionRestored(),
+      connectionLost: (server, error, since) => this.outages.lost(server, error, since),
+      connectionRestored: (server) => this.outages.connected(server),
+      shared: this.shared,
     };
   }
 
-  /**
-   * One report per outage: with N slots each retrying with backoff, a report per slot and attempt
-   * buries the one fact that matters (the server is gone) under dozens of copies.
-   */
-  private connectionLost(error: Error, since: number): void {
-    if (this.downSince !== null || since < this.upSince) {
-      if (this.downSince !== null) this.failedAttempts += 1;
-      log('still disconnected: %s', error.message);
-      return;
-    }
-    this.downSince = performance.now();
-    this.failedAttempts = 0;
-    this.reportError(error);
-  }
-
-  private connectionRestored(): void {
-    if (this.downSince === null) return;
-    const now = performance.now();
-    const info = { downMs: Math.round(now - this.downSince), failedAttempts: this.failedAttempts };
-    this.downSince = null;
-    this.upSince = now;
-    log('connected again after %d ms (%d failed attempts)', info.downMs, info.failedAttempts);
-    this.emit('connection:restored', info);
-  }
-
-  private async connect(): Promise<Client> {
-    const client = await Client.connect(this.connection);
+  private async connect(server: string): Promise<Client> {
+    const client = await Client.connect(this.connectOptions(server));
     try {
       const steps: Promise<unknown>[] = this.tubes.map((tube) => client.watch(tube));
       if (!this.tubes.includes('default')) steps.push(client.ignore('default'));

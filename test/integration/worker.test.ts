@@ -263,12 +263,12 @@ test('retries exhausted: with retry 1 a failing job runs twice, then is buried w
 });
 
 const unhandled = [
-  { name: 'a body that is not JSON', reason: 'malformed', put: (client: Client) => client.put(Buffer.from([0x7b, 0x00, 0xff, 0x0d, 0x0a])) },
-  { name: 'JSON that is not an envelope', reason: 'malformed', put: (client: Client) => client.put('{"hello":"world"}') },
+  { name: 'a body that is not JSON', reason: 'malformed', put: (client: Client) => client.put(Buffer.from([0x7b, 0x00, 0xff, 0x0d, 0x0a]), { priority: 5 }) },
+  { name: 'JSON that is not an envelope', reason: 'malformed', put: (client: Client) => client.put('{"hello":"world"}', { priority: 5 }) },
   {
     name: 'an envelope of a type the worker does not know',
     reason: 'unknown-type',
-    put: async (client: Client) => (await enqueue(client, 'nobody-runs-this', { a: 1 }, { tube: client.using })).id,
+    put: async (client: Client) => (await enqueue(client, 'nobody-runs-this', { a: 1 }, { tube: client.using, priority: 5 })).id,
   },
 ] as const;
 
@@ -292,6 +292,7 @@ for (const { name, reason, put } of unhandled) {
     const found = await client.peekBuried();
     assert.equal(found?.id, id);
     assert.deepEqual(found?.body, original?.body, 'buried with its original bytes');
+    assert.equal((await client.statsJob(id)).pri, 5, 'and its own priority');
     assert.deepEqual(jobCounts(await client.statsTube(tube)), { ...NO_JOBS, buried: 1 });
     events.assertNone('job:start', 'job:done', 'job:lost');
   });
