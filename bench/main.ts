@@ -4,6 +4,7 @@
  *
  *   npm run bench -- --runs 5 --only b,c --clients beanline,raw --jobs b=50000 --write
  *   npm run bench -- --baseline /tmp/base      # also the build of another commit, as client `baseline`
+ *   npm run bench -- --servers beanstalkd,embedded   # also on beanline's embedded server
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,8 @@ import { ADAPTERS, BASELINE } from './adapters/index.js';
 import { CASES, describePlan, takesPart, type CaseDef, type CaseId } from './cases.js';
 import { commitOf, machineLines } from './machine.js';
 import { describePlacement, PLACEMENTS, type Placement } from './placement.js';
-import { baselineTable, formatNumber, markdownTable, summarize, tableNotes, type Row } from './stats.js';
+import { SERVER_KINDS, type ServerKind } from './server.js';
+import { baselineTable, formatNumber, markdownTable, serverTable, summarize, tableNotes, type Row } from './stats.js';
 import { judgeTargets, targetLines } from './targets.js';
 import { runTrial } from './trial.js';
 
@@ -28,6 +30,9 @@ const USAGE = `npm run bench -- [options]
                     and ${BASELINE} with --baseline)
   --jobs a=N,...    job counts per case (defaults: ${CASES.map((c) => `${c.id}=${c.jobs}`).join(',')})
   --warmup N        jobs each client runs untimed (and checked) before the timed ones (default ${DEFAULT_WARMUP}; 0 for none)
+  --servers x,y     servers each case runs on, from ${SERVER_KINDS.join(', ')} (beanline's, as a process of its
+                    own; default beanstalkd). With both, a table compares them (jobs/s, server CPU,
+                    memory per 100,000 jobs stored); the targets are judged on beanstalkd's rows
   --timeout S       seconds before a measurement is killed and marked failed (default 300)
   --pin MODE        none (default), same (server and client on CPU 0) or split (server CPU 0, client CPU 1)
   --profile DIR     run each child under node --cpu-prof, writing profiles to DIR
@@ -54,6 +59,7 @@ function parseCommandLine() {
         runs: { type: 'string', default: '3' },
         only: { type: 'string' },
         clients: { type: 'string' },
+        servers: { type: 'string', default: 'beanstalkd' },
         jobs: { type: 'string', default: '' },
         warmup: { type: 'string', default: String(DEFAULT_WARMUP) },
         timeout: { type: 'string', default: '300' },
@@ -115,15 +121,20 @@ const jobCounts = new Map<CaseId, number>(
       return [caseDef.id, positive('jobs', count)];
     }),
 );
+const servers = [...new Set(list(args.servers) ?? [])].map((name) =>
+  SERVER_KINDS.includes(name as ServerKind) ? (name as ServerKind) : usageError(`--servers: unknown server ${JSON.stringify(name)}`),
+);
+if (servers.length === 0) usageError('--servers: name at least one');
 if (cases.length === 0) usageError(`--only: no such case; known: ${CASES.map((c) => c.id).join(',')}`);
 
 const machine = machineLines(adapters.some((adapter) => adapter.name === BASELINE) ? baselineDir : null);
 const rows: Row[] = cases.flatMap((caseDef: CaseDef) =>
   adapters
     .filter((adapter) => takesPart(caseDef, adapter))
-    .map((adapter) => {
+    .flatMap((adapter) => {
       const jobs = jobCounts.get(caseDef.id) ?? caseDef.jobs;
-      return { caseDef, adapter, jobs, mode: describePlan(caseDef.plan(adapter, jobs), adapter), trials: [] };
+      const mode = describePlan(caseDef.plan(adapter, jobs), adapter);
+      return servers.map((server) => ({ caseDef, adapter, server, jobs, mode, trials: [] }));
     }),
 );
 
@@ -132,10 +143,17 @@ const started = Date.now();
 for (let run = 1; run <= runs; run += 1) {
   for (const row of rows) {
     const plan = { ...row.caseDef.plan(row.adapter, row.jobs), warmup };
-    const trial = await runTrial(row.adapter.name, plan, { timeoutMs, profileDir: args.profile ?? null, placement, baselineDir });
+    const trial = await runTrial(row.adapter.name, plan, {
+      server: row.server,
+      timeoutMs,
+      profileDir: args.profile ?? null,
+      placement,
+      baselineDir,
+    });
     row.trials.push(trial);
     console.error(
-      `[run ${run}/${runs}] (${row.caseDef.id}) ${row.adapter.name.padEnd(14)} ${formatNumber(trial.jobsPerSec).padStart(9)} jobs/s ` +
+      `[run ${run}/${runs}] (${row.caseDef.id}) ${row.adapter.name.padEnd(14)} ${servers.length > 1 ? `${row.server.padEnd(10)} ` : ''}` +
+        `${formatNumber(trial.jobsPerSec).padStart(9)} jobs/s ` +
         `${formatNumber(trial.cpuUsPerJob, 1).padStart(6)} µs/job ${formatNumber(trial.rssMb).padStart(4)} MB` +
         (trial.serverBusy === null ? '' : `  server ${formatNumber(trial.serverBusy * 100).padStart(3)}%`) +
         (trial.failure === null ? '' : `  FAILED: ${trial.failure}`),
@@ -143,7 +161,11 @@ for (let run = 1; run <= runs; run += 1) {
   }
 }
 
-const summaries = summarize(rows);
+const allSummaries = summarize(rows);
+// The targets, the baseline and the notes are about clients on beanstalkd; without it, on the server that ran.
+const judgedOn: ServerKind = servers.includes('beanstalkd') ? 'beanstalkd' : (servers[0] as ServerKind);
+const summaries = allSummaries.filter(({ row }) => row.server === judgedOn);
+const versusServers = serverTable(allSummaries);
 const versusBaseline = baselineTable(summaries);
 const baselineCommit = baselineDir === null ? null : (commitOf(baselineDir)?.commit ?? baselineDir);
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
@@ -154,15 +176,25 @@ const report = [
   ...machine,
   `- Placement: ${describePlacement(placement)}`,
   `- Warm-up: ${warmup === 0 ? 'none (timed from the first job)' : `${formatNumber(warmup)} jobs per measurement, untimed, before the timed ones`}`,
+  ...(servers.length === 1 && judgedOn === 'beanstalkd'
+    ? []
+    : [
+        `- Servers: ${servers
+          .map((server) => (server === 'embedded' ? "embedded (beanline's, `node dist-bench/src/server/bin.js`, a process of its own)" : server))
+          .join(', ')}, each fresh per measurement`,
+      ]),
   '',
-  markdownTable(summaries),
+  markdownTable(allSummaries, !(servers.length === 1 && judgedOn === 'beanstalkd')),
   '',
   ...tableNotes(summaries),
   '',
+  ...(versusServers.length === 0
+    ? []
+    : ['The embedded server against beanstalkd, medians of this run (×: embedded over beanstalkd):', '', ...versusServers, '']),
   ...(versusBaseline === ''
     ? []
     : [`beanline against the baseline (${baselineCommit}), medians of this run (×: beanline over baseline):`, '', versusBaseline, '']),
-  'Targets:',
+  judgedOn === 'beanstalkd' ? 'Targets:' : `Targets (judged on the ${judgedOn} server's rows):`,
   '',
   ...targetLines(judgeTargets(summaries)),
 ].join('\n');

@@ -1,21 +1,109 @@
 /**
- * A fresh beanstalkd for each measurement (spawned from PATH on a free port of 127.0.0.1 and killed
- * by PID, as the tests do), and what the parent does to it with the raw socket, untimed: fill the
- * tube before a reserve case, drain it after a put or enqueue case, and check the server's counters.
+ * A fresh server for each measurement, spawned on a free port of 127.0.0.1 and killed by PID, as the
+ * tests do: beanstalkd from PATH, or beanline's embedded server as a process of its own (its bin,
+ * as built into dist-bench/), so that its CPU time and memory are read the same way. And what the
+ * parent does to it with the raw socket, untimed: fill the tube before a reserve case, drain it
+ * after a put or enqueue case, and check the server's counters.
  */
-import { startServer, type TestServer } from '../test/helpers/server.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort, startBeanstalkd } from '../test/helpers/server.js';
 import { makeBody, Tally, type TallySummary } from './bodies.js';
 import { DEFAULT_TUBE } from './cases.js';
 import { drive } from './drive.js';
 import { RawClient } from './raw-client.js';
 
-export type BenchServer = TestServer;
+export const SERVER_KINDS = ['beanstalkd', 'embedded'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+
+export interface BenchServer {
+  readonly port: number;
+  readonly pid: number;
+  kill(): Promise<void>;
+}
 
 /** Commands the parent keeps in flight while filling or draining. */
 const WINDOW = 200;
+/** beanstalkd's default -z, given to the embedded server too so both refuse the same bodies. */
+const MAX_JOB_SIZE = 65535;
+const EMBEDDED_BIN = fileURLToPath(new URL('../src/server/bin.js', import.meta.url));
+const EMBEDDED_START_MS = 10_000;
 
-export function freshServer(): Promise<BenchServer> {
-  return startServer();
+const embeddedRunning = new Set<ChildProcess>();
+// A failed or interrupted bench must not leave servers behind (the test helper does the same for beanstalkd).
+process.on('exit', () => {
+  for (const child of embeddedRunning) child.kill('SIGKILL');
+});
+
+export async function freshServer(kind: ServerKind): Promise<BenchServer> {
+  if (kind === 'embedded') return embeddedServer();
+  // Whatever $BEANLINE_TEST_SERVER says: this kind is the real one.
+  const server = await startBeanstalkd();
+  const pid = server.pid;
+  if (pid === undefined) throw new Error('beanstalkd started without a pid');
+  return { port: server.port, pid, kill: () => server.kill() };
+}
+
+/** `node dist-bench/src/server/bin.js`, ready once it says it listens. */
+async function embeddedServer(): Promise<BenchServer> {
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const child = spawn(process.execPath, [EMBEDDED_BIN, '--port', String(port), '--max-job-size', String(MAX_JOB_SIZE)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    embeddedRunning.add(child);
+    let output = '';
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = once(child, 'exit');
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), EMBEDDED_START_MS);
+      const check = (): void => {
+        if (!output.includes('listening on')) return;
+        clearTimeout(timer);
+        resolve(true);
+      };
+      child.stdout.on('data', check);
+      void exited.then(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    if (ready && child.pid !== undefined) {
+      return {
+        port,
+        pid: child.pid,
+        kill: async () => {
+          if (child.exitCode === null && child.signalCode === null) {
+            child.kill('SIGKILL');
+            await exited;
+          }
+          embeddedRunning.delete(child);
+        },
+      };
+    }
+    child.kill('SIGKILL');
+    embeddedRunning.delete(child);
+    // Another process may have taken the free port between the probe and the spawn.
+    if (attempt >= 5) throw new Error(`the embedded server did not start on port ${port}: ${output.trim()}`);
+  }
+}
+
+/** A process's resident set size now, in KiB, or null where /proc cannot tell. */
+export function rssKb(pid: number): number | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'latin1')
+      .split('\n')
+      .find((entry) => entry.startsWith('VmRSS:'));
+    return line === undefined ? null : Number(line.split(/\s+/)[1]);
+  } catch {
+    return null;
+  }
 }
 
 /** Puts jobs 0..jobs-1 into the default tube. */

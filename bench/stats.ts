@@ -1,14 +1,16 @@
 /**
- * From trials to one row per client and case: medians over the runs, the ratio to the case's
- * ceiling (raw), and the markdown tables.
+ * From trials to one row per client, case and server: medians over the runs, the ratio to the
+ * case's ceiling (raw on the same server), and the markdown tables.
  */
 import { BASELINE, type AdapterInfo } from './adapters/index.js';
 import type { CaseDef, CaseId } from './cases.js';
+import type { ServerKind } from './server.js';
 import type { TrialResult } from './trial.js';
 
 export interface Row {
   caseDef: CaseDef;
   adapter: AdapterInfo;
+  server: ServerKind;
   jobs: number;
   /** How the client ran (describePlan). */
   mode: string;
@@ -22,8 +24,11 @@ export interface Summary {
   maxJobsPerSec: number;
   cpuUsPerJob: number;
   rssMb: number;
-  /** Median over the runs that could measure it; null if none could. */
+  /** Median over the runs that could measure it; null if none could (so for the three below). */
   serverBusy: number | null;
+  serverCpuUsPerJob: number | null;
+  serverEmptyRssMb: number | null;
+  serverMbPer100kJobs: number | null;
   enqueuePerSec: number | null;
   /** The first failure of any run: then the row does not count. */
   failure: string | null;
@@ -54,13 +59,18 @@ export function summarize(rows: Row[]): Summary[] {
       cpuUsPerJob: of((trial) => trial.cpuUsPerJob),
       rssMb: of((trial) => trial.rssMb),
       serverBusy: ofMeasured((trial) => trial.serverBusy),
+      serverCpuUsPerJob: ofMeasured((trial) => trial.serverCpuUsPerJob),
+      serverEmptyRssMb: ofMeasured((trial) => trial.serverEmptyRssMb),
+      serverMbPer100kJobs: ofMeasured((trial) => trial.serverMbPer100kJobs),
       enqueuePerSec: ofMeasured((trial) => trial.enqueuePerSec),
       failure: row.trials.find((trial) => trial.failure !== null)?.failure ?? null,
       ratio: null,
     };
   });
   return base.map((summary) => {
-    const ceiling = base.find((other) => other.row.caseDef === summary.row.caseDef && other.row.adapter.name === 'raw');
+    const ceiling = base.find(
+      (other) => other.row.caseDef === summary.row.caseDef && other.row.server === summary.row.server && other.row.adapter.name === 'raw',
+    );
     const valid = ceiling !== undefined && ceiling.failure === null && ceiling.jobsPerSec > 0;
     return { ...summary, ratio: valid ? summary.jobsPerSec / ceiling.jobsPerSec : null };
   });
@@ -94,8 +104,10 @@ function tableHead(columns: [title: string, align: 'left' | 'right'][]): string[
   ];
 }
 
-export function markdownTable(summaries: Summary[]): string {
-  const lines = tableHead(COLUMNS);
+/** With `withServer`, a column saying which server each row ran on (runs on beanstalkd alone omit it). */
+export function markdownTable(summaries: Summary[], withServer = false): string {
+  const columns: typeof COLUMNS = withServer ? [...COLUMNS.slice(0, 2), ['server', 'left'], ...COLUMNS.slice(2)] : COLUMNS;
+  const lines = tableHead(columns);
   for (const summary of summaries) {
     const { row } = summary;
     const rate = formatNumber(summary.jobsPerSec);
@@ -105,6 +117,7 @@ export function markdownTable(summaries: Summary[]): string {
       `| ${[
         `(${row.caseDef.id}) ${row.caseDef.title}`,
         row.adapter.name === 'raw' ? 'raw (ceiling)' : row.adapter.name,
+        ...(withServer ? [row.server] : []),
         formatNumber(row.jobs),
         row.mode,
         summary.failure === null ? rate : `~~${rate}~~`,
@@ -198,4 +211,70 @@ export function tableNotes(summaries: Summary[]): string[] {
     );
   }
   return notes;
+}
+
+/** The embedded server's throughput over beanstalkd's that the project asks for (issue 12). */
+export const EMBEDDED_TARGET = 0.5;
+
+const SERVER_COLUMNS: [title: string, align: 'left' | 'right'][] = [
+  ['case', 'left'],
+  ['client', 'left'],
+  ['beanstalkd jobs/s', 'right'],
+  ['embedded jobs/s', 'right'],
+  ['× beanstalkd', 'right'],
+  ['server CPU µs/job (beanstalkd / embedded)', 'right'],
+  ['server RSS empty MB (beanstalkd / embedded)', 'right'],
+  ['MB per 100,000 jobs stored (beanstalkd / embedded)', 'right'],
+];
+
+/**
+ * The embedded server against beanstalkd, client by client and case by case, from the medians of
+ * the main table; and the verdict on the target. Empty when not both ran.
+ */
+export function serverTable(summaries: Summary[]): string[] {
+  const lines = tableHead(SERVER_COLUMNS);
+  const ratios: { ratio: number; where: string }[] = [];
+  const failedPairs: string[] = [];
+  for (const real of summaries) {
+    const { row } = real;
+    if (row.server !== 'beanstalkd') continue;
+    const embedded = summaries.find(
+      (s) => s.row.caseDef === row.caseDef && s.row.adapter.name === row.adapter.name && s.row.server === 'embedded',
+    );
+    if (embedded === undefined) continue;
+    const where = `(${row.caseDef.id}) ${row.adapter.name}`;
+    const valid = real.failure === null && embedded.failure === null && real.jobsPerSec > 0;
+    if (valid) ratios.push({ ratio: embedded.jobsPerSec / real.jobsPerSec, where });
+    else failedPairs.push(where);
+    const rate = ({ jobsPerSec, failure }: Summary): string =>
+      failure === null ? formatNumber(jobsPerSec) : `~~${formatNumber(jobsPerSec)}~~ (failed)`;
+    const pair = (pick: (s: Summary) => number | null, digits: number): string =>
+      [real, embedded].map((s) => (pick(s) === null ? '—' : formatNumber(pick(s) as number, digits))).join(' / ');
+    lines.push(
+      `| ${[
+        `(${row.caseDef.id}) ${row.caseDef.title}`,
+        row.adapter.name === 'raw' ? 'raw (ceiling)' : row.adapter.name,
+        rate(real),
+        rate(embedded),
+        valid ? `${formatNumber(embedded.jobsPerSec / real.jobsPerSec, 2)}×` : '—',
+        pair((s) => s.serverCpuUsPerJob, 1),
+        pair((s) => s.serverEmptyRssMb, 0),
+        pair((s) => s.serverMbPer100kJobs, 1),
+      ]
+        .map(cell)
+        .join(' | ')} |`,
+    );
+  }
+  if (lines.length === 2) return [];
+  const lowest = [...ratios].sort((x, y) => x.ratio - y.ratio)[0];
+  const met = failedPairs.length === 0 && lowest !== undefined && lowest.ratio >= EMBEDDED_TARGET;
+  const detail = [
+    ...(lowest === undefined ? [] : [`lowest ${formatNumber(lowest.ratio, 2)}× in ${lowest.where}`]),
+    ...(failedPairs.length === 0 ? [] : [`failed checks in ${failedPairs.join(', ')}`]),
+  ].join('; ');
+  return [
+    lines.join('\n'),
+    '',
+    `- The embedded server ≥ ${EMBEDDED_TARGET}× beanstalkd's jobs/s in every case and client run: **${met ? 'met' : 'not met'}** (${detail})`,
+  ];
 }

@@ -1,18 +1,21 @@
 /**
  * One trial: a fresh server, the tube filled if the case reserves, the client measured in a child
  * process of its own, then the checks (bodies each seen exactly once and intact, server counters).
+ * Where all the case's jobs sit in the server at once (after the fill, or after the client's puts),
+ * the server's RSS is read with them and without, for its memory per job.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bodyIndex, envelopeIndex, tallyProblem, type TallySummary } from './bodies.js';
 import { tubeOf, type Plan } from './cases.js';
 import { pin, type Placement } from './placement.js';
-import { checkCounters, drain, freshServer, openChecker, prefill } from './server.js';
+import { checkCounters, drain, freshServer, openChecker, prefill, rssKb, type ServerKind } from './server.js';
 import type { ChildResult, ChildTask } from './task.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 
 export interface TrialOptions {
+  server: ServerKind;
   /** A child still running after this long is killed and the trial fails. */
   timeoutMs: number;
   /** Where `node --cpu-prof` writes the child's profile; null for no profile. */
@@ -28,9 +31,21 @@ export interface TrialResult {
   rssMb: number;
   /**
    * The server's CPU time over the timed part, over its length: 1.0 is one core busy throughout
-   * (beanstalkd has one thread). Null where /proc cannot tell.
+   * (beanstalkd has one thread; the embedded server's GC and I/O threads can take it past 1.0).
+   * Null where /proc cannot tell.
    */
   serverBusy: number | null;
+  /** The server's CPU time per timed job, in µs; null where /proc cannot tell. */
+  serverCpuUsPerJob: number | null;
+  /** The server's RSS before any job was put, in MB; null where /proc cannot tell. */
+  serverEmptyRssMb: number | null;
+  /**
+   * What the server's RSS grew by with every job of the run stored (warm-up included), scaled to
+   * 100,000 jobs, in MB; null where no moment holds them all (the worker case) or /proc cannot tell.
+   * For a Node server this includes the heap's one-off growth (its young generation, headroom), so it
+   * reads high when few jobs are stored.
+   */
+  serverMbPer100kJobs: number | null;
   /** Worker case: the rate of enqueueing with defineJob, timed apart. */
   enqueuePerSec: number | null;
   /** Why the trial does not count, or null. */
@@ -38,16 +53,20 @@ export interface TrialResult {
 }
 
 export async function runTrial(client: string, plan: Plan, options: TrialOptions): Promise<TrialResult> {
-  const server = await freshServer();
+  const server = await freshServer(options.server);
   // The warm-up's jobs are checked like the timed ones.
   const allJobs = plan.warmup + plan.jobs;
   const tube = tubeOf(plan);
   try {
     pin(server.pid, options.placement, 'server');
+    const emptyKb = rssKb(server.pid);
     if (plan.kind === 'reserve') await prefill(server.port, allJobs);
     const checker = await openChecker(server.port, tube);
-    const task: ChildTask = { client, plan, port: server.port, serverPid: server.pid ?? null, baselineDir: options.baselineDir };
+    let fullKb = plan.kind === 'reserve' ? rssKb(server.pid) : null;
+    const task: ChildTask = { client, plan, port: server.port, serverPid: server.pid, baselineDir: options.baselineDir };
     const result = await runChild(task, options);
+    // The client has put every job and gone (unless it failed); the drain below takes them out.
+    if ((plan.kind === 'put' || plan.kind === 'enqueue') && result.error === null) fullKb = rssKb(server.pid);
     let tally: TallySummary | null = result.tally;
     if (plan.kind === 'put') tally = await drain(checker, allJobs, bodyIndex);
     if (plan.kind === 'enqueue') tally = await drain(checker, allJobs, (body) => envelopeIndex(body, tube));
@@ -62,13 +81,26 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       cpuUsPerJob: timing === null ? 0 : timing.cpuUs / plan.jobs,
       rssMb: result.maxRssKb / 1024,
       serverBusy: timing === null || timing.serverCpuNs === null ? null : timing.serverCpuNs / 1e6 / timing.elapsedMs,
+      serverCpuUsPerJob: timing === null || timing.serverCpuNs === null ? null : timing.serverCpuNs / 1000 / plan.jobs,
+      serverEmptyRssMb: emptyKb === null ? null : emptyKb / 1024,
+      serverMbPer100kJobs: emptyKb === null || fullKb === null ? null : ((fullKb - emptyKb) / 1024) * (100_000 / allJobs),
       enqueuePerSec: result.enqueue === null ? null : plan.jobs / (result.enqueue.elapsedMs / 1000),
       failure: problems.length === 0 ? null : problems.join('; '),
     };
   } catch (error) {
     // The harness itself failed (filling, draining or reading the server): the trial does not count.
     const failure = `harness: ${error instanceof Error ? error.message : String(error)}`;
-    return { jobsPerSec: 0, cpuUsPerJob: 0, rssMb: 0, serverBusy: null, enqueuePerSec: null, failure };
+    return {
+      jobsPerSec: 0,
+      cpuUsPerJob: 0,
+      rssMb: 0,
+      serverBusy: null,
+      serverCpuUsPerJob: null,
+      serverEmptyRssMb: null,
+      serverMbPer100kJobs: null,
+      enqueuePerSec: null,
+      failure,
+    };
   } finally {
     await server.kill();
   }

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: a producer enqueues typed jobs, a worker runs them (two fail once and are
- * retried), then the worker shuts down cleanly. Against a real beanstalkd: see local-server.ts.
+ * retried), then the worker shuts down cleanly. Against a real beanstalkd if there is one, else
+ * beanline's embedded server: see local-server.ts.
  */
 import { localServer } from './local-server.js';
 import { produce } from './producer.js';
@@ -10,7 +11,7 @@ const COUNT = 8;
 const tube = `demo-${process.pid}`;
 const server = await localServer();
 try {
-  console.log(`beanstalkd at ${server.url}, tube ${tube}`);
+  console.log(`${server.origin}; tube ${tube}`);
   const jobs = await produce(server.url, COUNT, tube);
   console.log(`producer: enqueued ${jobs.length} jobs (ids ${jobs[0]?.id}..${jobs[jobs.length - 1]?.id})`);
 

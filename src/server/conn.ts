@@ -15,6 +15,8 @@ import type { Job, State, Tube } from './state.js';
 
 const CR = 13;
 const LF = 10;
+/** Replies held for one write at most: past this they go out before the next command runs. */
+const OUT_BATCH_BYTES = 64 * 1024;
 
 type InputState = 'command' | 'body' | 'discard' | 'endline' | 'wait' | 'closed';
 
@@ -38,6 +40,7 @@ export class Conn implements QueueConn {
   waiting = false;
   pendingTimeout = -1;
   readonly reserved = new Set<Job>();
+  soonestJob: Job | null = null;
   readonly watch: Ms<Tube>;
   use: Tube;
   producer = false;
@@ -53,7 +56,14 @@ export class Conn implements QueueConn {
   private discarding = 0;
   private afterDiscard = '';
   private out: (string | Buffer)[] = [];
+  private outBytes = 0;
   private flushScheduled = false;
+  /**
+   * The socket's buffer is full: like beanstalkd, which reads no command while a reply waits to be
+   * written, stop reading and running commands until it drains, so a client that never reads its
+   * replies cannot make the server hold them all.
+   */
+  private blocked = false;
   /** The client sent FIN: what it sent before is still run, then the connection closes. */
   private ended = false;
   private gone = false;
@@ -92,13 +102,16 @@ export class Conn implements QueueConn {
       else this.consume();
       host.settle();
     });
+    socket.on('drain', () => {
+      this.blocked = false;
+      socket.resume();
+      this.consume();
+      host.settle();
+    });
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
   }
 
-  forgetSoonest(): void {
-    // The queue finds the soonest deadline afresh each time: nothing is cached here.
-  }
 
   /** Waits in a reserve; -1: as long as it takes. */
   waitForJob(timeout: number): void {
@@ -121,6 +134,7 @@ export class Conn implements QueueConn {
   /** A one-line reply (the connection's deadline is reconsidered after each, as beanstalkd does). */
   reply(line: string): void {
     this.out.push(line);
+    this.outBytes += line.length;
     this.host.queue.schedule(this);
     this.flushSoon();
   }
@@ -129,6 +143,7 @@ export class Conn implements QueueConn {
   sendJob(word: string, id: number | null, data: Buffer | string): void {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     this.out.push(id === null ? `${word} ${bytes.length}\r\n` : `${word} ${id} ${bytes.length}\r\n`, bytes, '\r\n');
+    this.outBytes += bytes.length + 32;
     this.host.queue.schedule(this);
     this.flushSoon();
   }
@@ -202,13 +217,17 @@ export class Conn implements QueueConn {
   private consume(): void {
     let offset = 0;
     const data = this.pending;
-    while (offset < data.length) {
+    while (offset < data.length && !this.blocked) {
+      if (this.outBytes > OUT_BATCH_BYTES) {
+        this.flush();
+        continue;
+      }
       const used = this.step(data, offset);
       if (used === 0) break;
       offset += used;
     }
     this.pending = offset === 0 ? data : data.subarray(offset);
-    if (this.ended && this.input !== 'wait') this.close();
+    if (this.ended && this.input !== 'wait' && !this.blocked) this.close();
   }
 
   /** Handles what it can from `data` at `offset`; returns the bytes consumed (0: wait for more). */
@@ -272,11 +291,16 @@ export class Conn implements QueueConn {
     this.flushScheduled = false;
     if (this.out.length === 0 || this.socket.destroyed) {
       this.out = [];
+      this.outBytes = 0;
       return;
     }
     const parts = this.out.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : part));
     this.out = [];
-    this.socket.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    this.outBytes = 0;
+    if (!this.socket.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))) {
+      this.blocked = true;
+      this.socket.pause();
+    }
   }
 }
 

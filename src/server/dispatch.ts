@@ -156,7 +156,7 @@ export class Dispatcher {
         const job = this.reservedBy(conn, args[0] as number);
         if (job === undefined) return reply('NOT_FOUND');
         job.deadlineAt = performance.now() * 1e6 + job.ttr;
-        conn.forgetSoonest();
+        conn.soonestJob = null;
         return reply('TOUCHED');
       }
       case COMMANDS.stats:

@@ -118,7 +118,7 @@ export class Queue {
     conn.reserved.add(job);
     job.reserver = conn;
     conn.pendingTimeout = -1;
-    conn.forgetSoonest();
+    if (conn.soonestJob === null || job.deadlineAt < conn.soonestJob.deadlineAt) conn.soonestJob = job;
   }
 
   /** A reserved job leaves its connection (deleted, released, buried, or its TTR ran out). */
@@ -127,14 +127,15 @@ export class Queue {
     this.state.reserved -= 1;
     job.tube.reserved -= 1;
     job.reserver = null;
-    conn.forgetSoonest();
+    conn.soonestJob = null;
   }
 
   /** The reserved job of `conn` whose TTR ends first. */
   soonest(conn: QueueConn): Job | undefined {
-    let soonest: Job | undefined;
-    for (const job of conn.reserved) if (soonest === undefined || job.deadlineAt < soonest.deadlineAt) soonest = job;
-    return soonest;
+    if (conn.soonestJob === null) {
+      for (const job of conn.reserved) if (conn.soonestJob === null || job.deadlineAt < conn.soonestJob.deadlineAt) conn.soonestJob = job;
+    }
+    return conn.soonestJob ?? undefined;
   }
 
   /** True when a job `conn` holds is within a second of its TTR. */

@@ -14,8 +14,12 @@ export type JobState = 'ready' | 'reserved' | 'buried' | 'delayed' | 'invalid';
 /** The connection side of a reservation, as a job needs it. */
 export interface Reserver {
   readonly reserved: Set<Job>;
-  /** Forgets the cached soonest deadline: it is recomputed when next asked. */
-  forgetSoonest(): void;
+  /**
+   * beanstalkd's cache of the reserved job whose TTR ends first (conn.c: soonest_job): null when
+   * unknown, then found again by a walk of the reserved jobs. Kept with its quirk: a job reserved
+   * while it is unknown becomes it, whatever the others' deadlines.
+   */
+  soonestJob: Job | null;
 }
 
 export interface Job extends Placed {

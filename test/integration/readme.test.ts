@@ -1,7 +1,7 @@
 /**
  * Every TypeScript snippet in README.md compiles under `tsc --strict` against the built package, as
- * an app would import it (`import ... from 'beanline'`), and runs against a real beanstalkd as the
- * README says it does. Snippets are marked `<!-- snippet: name -->` on the line before their fence;
+ * an app would import it (`import ... from 'beanline'`), and runs against the test run's server (a
+ * real beanstalkd, or the embedded one) as the README says it does. Snippets are marked `<!-- snippet: name -->` on the line before their fence;
  * a snippet without a marker, or a marker without a scenario here, fails the test, so a new snippet
  * cannot slip in untested.
  */
@@ -187,6 +187,13 @@ const scenarios: Record<string, (server: TestServer, observer: Client) => Promis
     const output = await runToExit('pool', server);
     assert.match(output, /1 ready in emails/);
     assert.equal((await observer.stats()).currentConnections, 1, 'the pool closed its connections');
+  },
+  'testing-embedded-server': async (server, observer) => {
+    // A node:test file run as a program: it exits non-zero if its test fails. Under `node --test`
+    // its report is serialized for a parent runner, but the test's name shows in either form.
+    const output = await runToExit('testing-embedded-server', server);
+    assert.match(output, /signing up queues a welcome email/, 'its test ran');
+    assert.equal((await observer.stats()).totalJobs, 0, 'the job went to the embedded server, not $BEANSTALKD_URL');
   },
 };
 

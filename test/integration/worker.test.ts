@@ -461,10 +461,13 @@ test('jobs handed to slots as stop() begins go back to ready: every job is done 
   const back = ids.filter((id) => !done.includes(id));
   t.diagnostic(`done ${done.length}, ready again ${back.length}`);
   const states = await Promise.all(back.map((id) => client.statsJob(id)));
+  // A slot that finished its job before stop() has its next reserve waiting: a job another slot's
+  // closing connection gives back may reach it before its own connection closes, so a job can be
+  // handed over twice. What matters is where it ends: ready, never lost.
   assert.deepEqual(
-    states.map(({ state, reserves }) => ({ state, reserves })),
-    back.map(() => ({ state: 'ready', reserves: 1 })),
-    'the jobs not done were handed to a slot once, then came back to ready',
+    states.map(({ state, reserves }) => ({ state, handedOver: reserves >= 1 })),
+    back.map(() => ({ state: 'ready', handedOver: true })),
+    'the jobs not done were handed to a slot, then came back to ready',
   );
   assert.deepEqual(sorted(await takeAllReady(client)), sorted(back), 'every job is done or ready again');
   events.assertNone('job:lost', 'job:retry', 'job:buried', 'error');
