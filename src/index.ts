@@ -36,6 +36,11 @@ export type { JobState, JobStats, ServerStats, TubeStats } from './protocol/stat
 export { MAX_TUBE_NAME_BYTES, MAX_UINT32 } from './protocol/validate.js';
 export { Pool, resetTubes } from './pool.js';
 export type { PoolOptions, PoolPutOptions } from './pool.js';
+export { Cluster } from './cluster/cluster.js';
+export type { ClusterEvents, ServerStatus } from './cluster/cluster.js';
+export type { ClusterOptions } from './cluster/options.js';
+export type { ClusterStats, ClusterTubeStats, ServerAnswer } from './cluster/stats.js';
+export type { DrainOptions, DrainProgress, DrainResult, MovableState } from './cluster/drain.js';
 export { DEFAULT_RETRY, defaultBackoff, defineJob, enqueue } from './jobs/define.js';
 export type {
   AnyJobDefinition,

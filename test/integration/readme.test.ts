@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../src/index.js';
 import { ownServer, within } from '../helpers/harness.js';
@@ -93,7 +93,8 @@ class Program {
   private readonly finished: Promise<Finished>;
   private readonly waiters = new Set<() => void>();
 
-  constructor(name: string, server: TestServer) {
+  /** `server.url` may list several servers, comma-separated, as $BEANSTALKD_URL can. */
+  constructor(name: string, server: { readonly url: string }) {
     this.child = spawn(process.execPath, [path.join(app, 'out', `${name}.js`)], {
       cwd: app,
       env: { ...process.env, BEANSTALKD_URL: server.url, DEBUG: '' },
@@ -137,7 +138,7 @@ class Program {
   }
 }
 
-async function runToExit(name: string, server: TestServer): Promise<string> {
+async function runToExit(name: string, server: { readonly url: string }): Promise<string> {
   const { code, signal, output } = await new Program(name, server).exit();
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, `${name} failed:\n${output}`);
   return output;
@@ -154,7 +155,58 @@ async function untilTube(observer: Client, tube: string, done: (ready: number, r
 }
 
 /** What running each snippet must show, by its name. Each gets a beanstalkd of its own. */
-const scenarios: Record<string, (server: TestServer, observer: Client) => Promise<void>> = {
+/** Servers of the scenario's own beyond the first, each with an observer; stopped when the test ends. */
+async function moreServers(t: TestContext, count: number): Promise<{ server: TestServer; observer: Client }[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = await ownServer(t);
+      const observer = await Client.connect(server.url);
+      t.after(() => observer.destroy());
+      return { server, observer };
+    }),
+  );
+}
+
+/** How many jobs a server holds in `tube` (0 when it has no such tube). */
+async function jobsIn(observer: Client, tube: string): Promise<{ ready: number; delayed: number; buried: number }> {
+  const stats = await observer.statsTube(tube).catch(() => null);
+  return { ready: stats?.currentJobsReady ?? 0, delayed: stats?.currentJobsDelayed ?? 0, buried: stats?.currentJobsBuried ?? 0 };
+}
+
+const scenarios: Record<string, (server: TestServer, observer: Client, t: TestContext) => Promise<void>> = {
+  cluster: async (server, observer, t) => {
+    const all = [{ server, observer }, ...(await moreServers(t, 2))];
+    const output = await runToExit('cluster', { url: all.map((each) => each.server.url).join(',') });
+    assert.match(output, /job \d+ on beanstalk:\/\/127\.0\.0\.1:\d+ is ready/);
+    assert.match(output, /3 ready in orders/);
+    const holding = [];
+    for (const each of all) if ((await jobsIn(each.observer, 'orders')).ready > 0) holding.push(each);
+    assert.equal(holding.length, 1, 'the key puts every order event on one server');
+    const owner = holding[0] as { observer: Client };
+    await owner.observer.watch('orders');
+    const steps: unknown[] = [];
+    for (let job = await owner.observer.reserveWithTimeout(0); job !== null; job = await owner.observer.reserveWithTimeout(0)) {
+      steps.push((JSON.parse(job.body.toString()) as { args: { step: string } }).args.step);
+    }
+    assert.deepEqual(steps, ['created', 'paid', 'shipped'], 'in the order put');
+  },
+  'cluster-drain': async (server, observer, t) => {
+    const [other] = await moreServers(t, 1);
+    if (other === undefined) return;
+    await observer.use('emails');
+    await Promise.all(Array.from({ length: 1500 }, (_, n) => observer.put(`mail ${n}`)));
+    await observer.put('later 1', { delay: 600 });
+    await observer.put('later 2', { delay: 600 });
+    const dead = await observer.put('dead');
+    await observer.reserveJob(dead);
+    await observer.bury(dead);
+    const output = await runToExit('cluster-drain', { url: `${server.url},${other.server.url}` });
+    assert.match(output, /1000 of about 1503 moved/);
+    assert.match(output, /moved 1503: 1500 ready, 2 delayed, 1 buried/);
+    assert.match(output, /0 still reserved/);
+    assert.deepEqual(await jobsIn(observer, 'emails'), { ready: 0, delayed: 0, buried: 0 });
+    assert.deepEqual(await jobsIn(other.observer, 'emails'), { ready: 1500, delayed: 2, buried: 1 });
+  },
   'quick-start-producer': async (server, observer) => {
     await runToExit('quick-start-producer', server);
     const stats = await observer.statsTube('emails');
@@ -217,6 +269,6 @@ for (const snippet of snippets) {
     t.after(() => observer.destroy());
     const scenario = scenarios[snippet.name];
     assert.ok(scenario !== undefined, `no scenario for snippet ${snippet.name}`);
-    await scenario(server, observer);
+    await scenario(server, observer, t);
   });
 }
