@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import { pause, retryDelay, type RetryPolicy } from './retry.js';
 import { Client } from './client.js';
 import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js';
-import type { ConnectOptions } from './options.js';
+import { serverList, type ConnectOptions } from './options.js';
 import type { Producer, PutOptions } from './producer.js';
 import { checkTube } from './protocol/validate.js';
 
@@ -50,6 +50,14 @@ export class Pool implements Producer {
   private readonly closed = new AbortController();
 
   constructor(options: PoolOptions = {}) {
+    // A pooled client is one connection to one server, and its puts resolve with bare ids: across
+    // servers they would not say where a job went. Several servers have their own types.
+    if (serverList(options.connection) !== null) {
+      throw new InvalidArgumentError(
+        'connection',
+        'a Pool lends connections to one server; for several, put with a Cluster and reserve with a Worker (both take the list)',
+      );
+    }
     const max = options.max ?? 10;
     const min = options.min ?? 0;
     if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError('max', `max must be a whole number of 1 or more, got ${max}`);

@@ -426,3 +426,12 @@ for (const [options, argument] of badBounds) {
     );
   });
 }
+
+test('new Pool with several servers throws InvalidArgumentError pointing at Cluster and Worker', () => {
+  for (const connection of [[server.url, 'beanstalk://127.0.0.1:1'], `${server.url},beanstalk://127.0.0.1:1`]) {
+    assert.throws(
+      () => new Pool({ connection: connection as string }),
+      (error: unknown) => error instanceof InvalidArgumentError && error.argument === 'connection' && /Cluster/.test(error.message),
+    );
+  }
+});
