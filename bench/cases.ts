@@ -3,7 +3,7 @@
  */
 import type { AdapterInfo } from './adapters/index.js';
 
-export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
+export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h';
 
 export interface CaseDef {
   id: CaseId;
@@ -12,6 +12,8 @@ export interface CaseDef {
   jobs: number;
   /** Whether the other npm clients take part (else only beanline, baseline and raw). */
   peers: boolean;
+  /** When set, only these clients take part (a case of an API no other client has). */
+  clients?: readonly string[];
   plan(adapter: AdapterInfo, jobs: number): Work;
 }
 
@@ -24,7 +26,9 @@ export type Work =
   /** `jobs` reserve + delete over `connections` connections, one job at a time each. */
   | { kind: 'reserve'; jobs: number; connections: number }
   /** beanline's Worker runs `jobs` defineJob jobs at `concurrency`. */
-  | { kind: 'worker'; jobs: number; concurrency: number };
+  | { kind: 'worker'; jobs: number; concurrency: number }
+  /** `jobs` puts through one beanline Cluster of `servers` servers into `tube`, `window` outstanding at a time. */
+  | { kind: 'cluster-put'; jobs: number; window: number; tube: string; servers: number };
 
 /**
  * The work, after `warmup` jobs of the same kind that run first, untimed but checked like the
@@ -41,9 +45,13 @@ export const NAMED_TUBE = 'bench-named';
 /** The tube a plan's jobs go into. */
 export const tubeOf = (work: Work): string => ('tube' in work ? work.tube : DEFAULT_TUBE);
 
+/** How many servers a plan needs, each a fresh one of the run's kind: one but for the cluster case. */
+export const serverCount = (work: Work): number => (work.kind === 'cluster-put' ? work.servers : 1);
+
 const PIPELINE_WINDOW = 100;
 const BULK_WINDOW = 10_000;
 const PARALLEL_CONNECTIONS = 10;
+const CLUSTER_SERVERS = 2;
 
 export const CASES: readonly CaseDef[] = [
   {
@@ -105,6 +113,16 @@ export const CASES: readonly CaseDef[] = [
         ? { kind: 'put', jobs, window: PIPELINE_WINDOW, tube: NAMED_TUBE }
         : { kind: 'enqueue', jobs, window: PIPELINE_WINDOW, tube: NAMED_TUBE },
   },
+  {
+    id: 'h',
+    title: `put through a Cluster of ${CLUSTER_SERVERS} servers, ${PIPELINE_WINDOW} in flight`,
+    jobs: 100_000,
+    peers: false,
+    // A beanline API: no other client has one, and the raw socket talks to one server. (b)'s body and
+    // window, so that (h) over (b) is what a second server gives, and what the Cluster costs.
+    clients: ['beanline'],
+    plan: (_, jobs) => ({ kind: 'cluster-put', jobs, window: PIPELINE_WINDOW, tube: DEFAULT_TUBE, servers: CLUSTER_SERVERS }),
+  },
 ];
 
 /** How the client ran, for the table. */
@@ -121,10 +139,13 @@ export function describePlan(plan: Work, adapter: AdapterInfo): string {
       return plan.connections === 1 ? '1 connection' : `${plan.connections} connections`;
     case 'worker':
       return `Worker, ${plan.concurrency} slots`;
+    case 'cluster-put':
+      return `Cluster of ${plan.servers}, ${plan.window.toLocaleString('en-US')} in flight`;
   }
 }
 
 /** Whether the client runs in the case at all. */
 export function takesPart(caseDef: CaseDef, adapter: AdapterInfo): boolean {
+  if (caseDef.clients !== undefined) return caseDef.clients.includes(adapter.name);
   return caseDef.peers || !adapter.peer;
 }

@@ -13,14 +13,20 @@ import { runWorkerCase } from './worker-case.js';
 
 const task = JSON.parse(process.argv[2] ?? '') as ChildTask;
 
+/** The servers' CPU time so far, summed, in ns; null if /proc cannot tell for any of them. */
+function serversCpuNs(): number | null {
+  const times = task.serverPids.map(cpuTimeNs);
+  return times.includes(null) ? null : (times as number[]).reduce((sum, time) => sum + time, 0);
+}
+
 async function timed(work: () => Promise<unknown>): Promise<Timing> {
-  const serverCpu = cpuTimeNs(task.serverPid);
+  const serverCpu = serversCpuNs();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await work();
   const elapsedMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  const serverCpuAfter = cpuTimeNs(task.serverPid);
+  const serverCpuAfter = serversCpuNs();
   const serverCpuNs = serverCpu === null || serverCpuAfter === null ? null : serverCpuAfter - serverCpu;
   return { elapsedMs, cpuUs: used.user + used.system, serverCpuNs };
 }
@@ -57,6 +63,20 @@ async function enqueueJobs(library: Library, port: number, plan: Extract<Plan, {
   return { timing, tally: null, enqueue: null, problems: [] };
 }
 
+/**
+ * Puts through one Cluster of every server, round robin (no key). The parent drains every server and
+ * checks each job came back once, wherever it went.
+ */
+async function clusterPutJobs(library: Library, ports: number[], plan: Extract<Plan, { kind: 'cluster-put' }>): Promise<Outcome> {
+  const cluster = await library.Cluster.connect(ports.map((port) => `beanstalk://127.0.0.1:${port}`));
+  const problems: string[] = [];
+  cluster.on('server:down', ({ server, error }) => problems.push(`${server} marked down: ${error.message}`));
+  const options = { tube: plan.tube };
+  const timing = await warmThenTime(plan, plan.window, (index) => cluster.put(makeBody(index), options));
+  await cluster.close();
+  return { timing, tally: null, enqueue: null, problems };
+}
+
 async function reserveJobs(client: AdapterModule, port: number, plan: Extract<Plan, { kind: 'reserve' }>): Promise<Outcome> {
   const connections = await Promise.all(Array.from({ length: plan.connections }, () => client.connect(port)));
   const tally = new Tally(plan.warmup + plan.jobs);
@@ -77,7 +97,8 @@ function libraryOf(client: AdapterModule): Library {
 }
 
 async function carryOut(task: ChildTask): Promise<Outcome> {
-  const { plan, port } = task;
+  const { plan, ports } = task;
+  const port = ports[0] as number;
   const client = await adapterNamed(task.client).load({ baselineDir: task.baselineDir });
   switch (plan.kind) {
     case 'put':
@@ -86,6 +107,8 @@ async function carryOut(task: ChildTask): Promise<Outcome> {
       return enqueueJobs(libraryOf(client), port, plan);
     case 'reserve':
       return reserveJobs(client, port, plan);
+    case 'cluster-put':
+      return clusterPutJobs(libraryOf(client), ports, plan);
     case 'worker': {
       const { run, ...rest } = await runWorkerCase(libraryOf(client), port, plan, timed);
       return { timing: run, ...rest };

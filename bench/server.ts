@@ -3,14 +3,14 @@
  * tests do: beanstalkd from PATH, or beanline's embedded server as a process of its own (its bin,
  * as built into dist-bench/), so that its CPU time and memory are read the same way. And what the
  * parent does to it with the raw socket, untimed: fill the tube before a reserve case, drain it
- * after a put or enqueue case, and check the server's counters.
+ * after a put or enqueue case, and check the server's counters (summed, for the cluster case).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, startBeanstalkd } from '../test/helpers/server.js';
-import { makeBody, Tally, type TallySummary } from './bodies.js';
+import { makeBody, type Tally } from './bodies.js';
 import { DEFAULT_TUBE } from './cases.js';
 import { drive } from './drive.js';
 import { RawClient } from './raw-client.js';
@@ -127,29 +127,39 @@ export async function openChecker(port: number, tube: string): Promise<RawClient
   return client;
 }
 
-/** Reserves and deletes every ready job in the checker's tube, tallying the index each carries. */
-export async function drain(checker: RawClient, expected: number, indexOf: (body: Buffer) => number): Promise<TallySummary> {
-  const tally = new Tally(expected);
+/**
+ * Reserves and deletes every ready job in the checker's tube, tallying the index each carries (one
+ * tally for several servers checks each job once wherever it went); resolves with how many there were.
+ */
+export async function drain(checker: RawClient, tally: Tally, indexOf: (body: Buffer) => number): Promise<number> {
+  let drained = 0;
   const lane = async (): Promise<void> => {
     for (let job = await checker.reserveWithTimeout(0); job !== null; job = await checker.reserveWithTimeout(0)) {
+      drained += 1;
       tally.seeIndex(indexOf(job.body));
       await checker.delete(job.id);
     }
   };
   await Promise.all(Array.from({ length: WINDOW }, lane));
-  return tally.summary();
+  return drained;
 }
 
 /**
  * After a run of `jobs` jobs: each was put once, into `tube`, and deleted once, and nothing is left
- * in any state. Returns what does not add up, or null.
+ * in any state. With several servers (one checker each) the counters are summed over them. Returns
+ * what does not add up, or null.
  */
-export async function checkCounters(checker: RawClient, jobs: number, tube: string): Promise<string | null> {
-  const [stats, tubeStats] = await Promise.all([checker.stats(), checker.statsTube(tube)]);
-  const expected: [source: string, stats: Map<string, string>, counts: Record<string, number>][] = [
+export async function checkCounters(checkers: readonly RawClient[], jobs: number, tube: string): Promise<string | null> {
+  const read = await Promise.all(checkers.map((checker) => Promise.all([checker.stats(), checker.statsTube(tube)])));
+  const summed = (pick: (pair: (typeof read)[number]) => Map<string, string>, key: string): number | null => {
+    const values = read.map((pair) => pick(pair).get(key));
+    return values.includes(undefined) ? null : values.reduce((sum, value) => sum + Number(value), 0);
+  };
+  const over = checkers.length === 1 ? '' : ` (summed over ${checkers.length} servers)`;
+  const expected: [source: string, pick: (pair: (typeof read)[number]) => Map<string, string>, counts: Record<string, number>][] = [
     [
-      'server stats',
-      stats,
+      `server stats${over}`,
+      ([stats]) => stats,
       {
         'total-jobs': jobs,
         'cmd-put': jobs,
@@ -160,12 +170,13 @@ export async function checkCounters(checker: RawClient, jobs: number, tube: stri
         'current-jobs-buried': 0,
       },
     ],
-    [`stats-tube ${tube}`, tubeStats, { 'total-jobs': jobs, 'cmd-delete': jobs }],
+    [`stats-tube ${tube}${over}`, ([, tubeStats]) => tubeStats, { 'total-jobs': jobs, 'cmd-delete': jobs }],
   ];
-  const wrong = expected.flatMap(([source, values, counts]) => {
+  const wrong = expected.flatMap(([source, pick, counts]) => {
     const off = Object.entries(counts)
-      .filter(([key, value]) => Number(values.get(key)) !== value)
-      .map(([key, value]) => `${key} ${values.get(key) ?? '?'} (expected ${value})`);
+      .map(([key, value]) => [key, value, summed(pick, key)] as const)
+      .filter(([, value, seen]) => seen !== value)
+      .map(([key, value, seen]) => `${key} ${seen ?? '?'} (expected ${value})`);
     return off.length === 0 ? [] : [`${source}: ${off.join(', ')}`];
   });
   return wrong.length === 0 ? null : wrong.join('; ');

@@ -193,16 +193,50 @@ function sameClientRatios(summaries: Summary[], over: CaseId, under: CaseId): st
     });
 }
 
-/** Notes under the table: the cases without peers, (g) against (b), and the worker case's enqueue rate. */
+/**
+ * (h) against (b), client by client: jobs/s and client CPU per job, and the servers' CPU per job
+ * (both servers summed in (h)), when both passed.
+ */
+function clusterNotes(summaries: Summary[]): string[] {
+  const passed = (caseId: CaseId, client: string) =>
+    summaries.find((s) => s.row.caseDef.id === caseId && s.row.adapter.name === client && s.failure === null && s.jobsPerSec > 0);
+  return summaries
+    .filter((s) => s.row.caseDef.id === 'h')
+    .flatMap(({ row }) => {
+      const [cluster, single] = [passed('h', row.adapter.name), passed('b', row.adapter.name)];
+      if (cluster === undefined || single === undefined) return [];
+      const serverCpu =
+        cluster.serverCpuUsPerJob === null || single.serverCpuUsPerJob === null
+          ? ''
+          : `; server CPU ${formatNumber(cluster.serverCpuUsPerJob, 1)} against ${formatNumber(single.serverCpuUsPerJob, 1)} µs/job`;
+      return [
+        `(h) over (b), ${row.adapter.name}: ${formatNumber(cluster.jobsPerSec / single.jobsPerSec, 2)}× the jobs/s ` +
+          `(${formatNumber(cluster.jobsPerSec)} against ${formatNumber(single.jobsPerSec)}), ` +
+          `${formatNumber(cluster.cpuUsPerJob / single.cpuUsPerJob, 2)}× the client CPU per job ` +
+          `(${formatNumber(cluster.cpuUsPerJob, 1)} against ${formatNumber(single.cpuUsPerJob, 1)} µs)${serverCpu}. ` +
+          `Its server busy is both servers' CPU summed (200% is two cores).`,
+      ];
+    });
+}
+
+/** Notes under the table: the cases without peers, (g) and (h) against (b), and the worker case's enqueue rate. */
 export function tableNotes(summaries: Summary[]): string[] {
   const alone = [...new Set(summaries.map(({ row }) => row.caseDef).filter((caseDef) => !caseDef.peers))];
-  const soloists = [...new Set(summaries.filter(({ row }) => !row.adapter.peer).map(({ row }) => row.adapter.name))];
-  const notes =
-    alone.length === 0 ? [] : [`${alone.map((caseDef) => `(${caseDef.id})`).join(', ')}: ${inWords(soloists)} only; peers n/a.`];
+  const soloists = (caseDef: CaseDef): string[] => [
+    ...new Set(summaries.filter(({ row }) => row.caseDef === caseDef && !row.adapter.peer).map(({ row }) => row.adapter.name)),
+  ];
+  // Cases run by the same clients share a line: "(e), (f): beanline and raw only".
+  const byClients = new Map<string, string[]>();
+  for (const caseDef of alone) {
+    const who = inWords(soloists(caseDef));
+    byClients.set(who, [...(byClients.get(who) ?? []), `(${caseDef.id})`]);
+  }
+  const notes = [...byClients].map(([who, ids]) => `${ids.join(', ')}: ${who} only; peers n/a.`);
   const named = sameClientRatios(summaries, 'g', 'b');
   if (named.length > 0) {
     notes.push(`(g) over (b), jobs/s into a named tube against plain puts, each client in this run: ${named.join(', ')}.`);
   }
+  notes.push(...clusterNotes(summaries));
   for (const { row, enqueuePerSec } of summaries) {
     if (enqueuePerSec === null) continue;
     notes.push(

@@ -6,9 +6,10 @@ export interface ChildTask {
   /** The adapter's name (adapters/index.ts). */
   client: string;
   plan: Plan;
-  port: number;
-  /** The server's pid, for its CPU time over the timed part; null if unknown. */
-  serverPid: number | null;
+  /** The servers' ports: one, but for the cluster case. */
+  ports: number[];
+  /** The servers' pids, in the same order, for their CPU time over the timed part. */
+  serverPids: number[];
   /** Where the baseline client is loaded from (`--baseline DIR`); null without it. */
   baselineDir: string | null;
 }
@@ -17,7 +18,7 @@ export interface Timing {
   elapsedMs: number;
   /** User + system CPU time of the child over the timed part, in microseconds. */
   cpuUs: number;
-  /** The server's CPU time over the same part, in ns; null where /proc cannot tell. */
+  /** The servers' CPU time over the same part, summed, in ns; null where /proc cannot tell. */
   serverCpuNs: number | null;
 }
 

@@ -1,15 +1,16 @@
 /**
- * One trial: a fresh server, the tube filled if the case reserves, the client measured in a child
- * process of its own, then the checks (bodies each seen exactly once and intact, server counters).
- * Where all the case's jobs sit in the server at once (after the fill, or after the client's puts),
- * the server's RSS is read with them and without, for its memory per job.
+ * One trial: a fresh server (two for the cluster case), the tube filled if the case reserves, the
+ * client measured in a child process of its own, then the checks (bodies each seen exactly once and
+ * intact, on whichever server; server counters, summed over the servers). Where all the case's jobs
+ * sit in the servers at once (after the fill, or after the client's puts), the servers' RSS is read
+ * with them and without, for their memory per job.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { bodyIndex, envelopeIndex, tallyProblem, type TallySummary } from './bodies.js';
-import { tubeOf, type Plan } from './cases.js';
+import { bodyIndex, envelopeIndex, Tally, tallyProblem, type TallySummary } from './bodies.js';
+import { serverCount, tubeOf, type Plan } from './cases.js';
 import { pin, type Placement } from './placement.js';
-import { checkCounters, drain, freshServer, openChecker, prefill, rssKb, type ServerKind } from './server.js';
+import { checkCounters, drain, freshServer, openChecker, prefill, rssKb, type BenchServer, type ServerKind } from './server.js';
 import type { ChildResult, ChildTask } from './task.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -32,7 +33,8 @@ export interface TrialResult {
   /**
    * The server's CPU time over the timed part, over its length: 1.0 is one core busy throughout
    * (beanstalkd has one thread; the embedded server's GC and I/O threads can take it past 1.0).
-   * Null where /proc cannot tell.
+   * With several servers, their times summed (so up to 2.0 for two beanstalkds). Null where /proc
+   * cannot tell.
    */
   serverBusy: number | null;
   /** The server's CPU time per timed job, in µs; null where /proc cannot tell. */
@@ -53,26 +55,38 @@ export interface TrialResult {
 }
 
 export async function runTrial(client: string, plan: Plan, options: TrialOptions): Promise<TrialResult> {
-  const server = await freshServer(options.server);
+  const servers: BenchServer[] = [];
   // The warm-up's jobs are checked like the timed ones.
   const allJobs = plan.warmup + plan.jobs;
   const tube = tubeOf(plan);
   try {
-    pin(server.pid, options.placement, 'server');
-    const emptyKb = rssKb(server.pid);
-    if (plan.kind === 'reserve') await prefill(server.port, allJobs);
-    const checker = await openChecker(server.port, tube);
-    let fullKb = plan.kind === 'reserve' ? rssKb(server.pid) : null;
-    const task: ChildTask = { client, plan, port: server.port, serverPid: server.pid, baselineDir: options.baselineDir };
+    // One after another, so that a server that fails to start leaves the others in `servers` to kill.
+    const count = serverCount(plan);
+    while (servers.length < count) servers.push(await freshServer(options.server));
+    for (const server of servers) pin(server.pid, options.placement, 'server');
+    const pids = servers.map((server) => server.pid);
+    const emptyKb = summedRssKb(pids);
+    // Only the one-server cases reserve.
+    if (plan.kind === 'reserve') await prefill((servers[0] as BenchServer).port, allJobs);
+    const checkers = await Promise.all(servers.map((server) => openChecker(server.port, tube)));
+    let fullKb = plan.kind === 'reserve' ? summedRssKb(pids) : null;
+    const task: ChildTask = { client, plan, ports: servers.map((server) => server.port), serverPids: pids, baselineDir: options.baselineDir };
     const result = await runChild(task, options);
+    const puts = plan.kind === 'put' || plan.kind === 'enqueue' || plan.kind === 'cluster-put';
     // The client has put every job and gone (unless it failed); the drain below takes them out.
-    if ((plan.kind === 'put' || plan.kind === 'enqueue') && result.error === null) fullKb = rssKb(server.pid);
+    if (puts && result.error === null) fullKb = summedRssKb(pids);
     let tally: TallySummary | null = result.tally;
-    if (plan.kind === 'put') tally = await drain(checker, allJobs, bodyIndex);
-    if (plan.kind === 'enqueue') tally = await drain(checker, allJobs, (body) => envelopeIndex(body, tube));
-    const counters = await checkCounters(checker, allJobs, tube);
-    await checker.close();
-    const problems = [result.error, tally === null ? 'no bodies were checked' : tallyProblem(tally), counters].filter(
+    let spread: string | null = null;
+    if (puts) {
+      const shared = new Tally(allJobs);
+      const indexOf = plan.kind === 'enqueue' ? (body: Buffer) => envelopeIndex(body, tube) : bodyIndex;
+      const held = await Promise.all(checkers.map((checker) => drain(checker, shared, indexOf)));
+      tally = shared.summary();
+      spread = unevenSpread(held);
+    }
+    const counters = await checkCounters(checkers, allJobs, tube);
+    await Promise.all(checkers.map((checker) => checker.close()));
+    const problems = [result.error, tally === null ? 'no bodies were checked' : tallyProblem(tally), counters, spread].filter(
       (problem) => problem !== null,
     );
     const timing = result.timing;
@@ -102,8 +116,24 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       failure,
     };
   } finally {
-    await server.kill();
+    await Promise.all(servers.map((server) => server.kill()));
   }
+}
+
+/** The servers' RSS summed, in KiB; null where /proc cannot tell for one of them. */
+function summedRssKb(pids: readonly number[]): number | null {
+  const sizes = pids.map(rssKb);
+  return sizes.includes(null) ? null : (sizes as number[]).reduce((sum, size) => sum + size, 0);
+}
+
+/**
+ * With several servers, round robin should give each its share: a server far off it (under 40% of
+ * an even share) means the case did not measure what it says. Null when it did.
+ */
+function unevenSpread(held: readonly number[]): string | null {
+  if (held.length < 2) return null;
+  const share = held.reduce((sum, count) => sum + count, 0) / held.length;
+  return held.some((count) => count < 0.4 * share) ? `uneven spread over the servers: ${held.join(' / ')} jobs` : null;
 }
 
 function runChild(task: ChildTask, options: TrialOptions): Promise<ChildResult> {

@@ -31,7 +31,9 @@ export interface WorkerEvents {
   'job:released': [info: JobEventInfo & { readonly error: unknown }];
   /**
    * The server took the job back before the worker finished with it (its TTR ran out, or the
-   * connection dropped): it is ready again for another run, not lost.
+   * connection dropped): it is ready again for another run, not lost. One exception: a connection
+   * that dropped after the server had applied the job's delete (only the reply was lost) leaves
+   * the job done. Never followed by `job:done` for the same copy.
    */
   'job:lost': [info: JobEventInfo & { readonly error: Error }];
   /**
