@@ -1,10 +1,12 @@
 /**
  * `npm run demo`: a producer enqueues typed jobs, a worker runs them (two fail once and are
- * retried), then the worker shuts down cleanly. Against a real beanstalkd if there is one, else
+ * retried), a scheduler enqueues a recurring job that the worker runs too, then the worker shuts
+ * down cleanly. Against a real beanstalkd if there is one, else
  * beanline's embedded server: see local-server.ts.
  */
 import { localServer } from './local-server.js';
 import { produce } from './producer.js';
+import { showSchedule } from './scheduler.js';
 import { createWorker } from './worker.js';
 
 const COUNT = 8;
@@ -30,9 +32,12 @@ try {
   });
   await Promise.race([allDone, tooLong]);
   clearTimeout(timer);
+  const produced = done;
+  const scheduled = await showSchedule(server.url, tube, worker);
+  console.log(`scheduler: the worker ran ${scheduled} scheduled jobs; scheduler stopped`);
   await worker.stop();
-  console.log(`worker: ${done} of ${COUNT} jobs done; stopped`);
-  if (done !== COUNT) process.exitCode = 1;
+  console.log(`worker: ${produced} of ${COUNT} jobs done, and ${scheduled} scheduled ones; stopped`);
+  if (produced !== COUNT || scheduled !== 2) process.exitCode = 1;
 } finally {
   await server.stop();
 }

@@ -19,6 +19,8 @@ export const sendEmail = defineJob<Email>({
   run: async ({ to, subject }, ctx) => {
     // Pretend the mail server turns down the first try for some addresses.
     if (to.startsWith('flaky') && ctx.attempt === 1) throw new Error(`mail server busy for ${to}`);
-    console.log(`send-email: job ${ctx.id} (attempt ${ctx.attempt}) -> "${subject}" to ${to}`);
+    // A scheduled job knows its tick: the key for doing its work once per tick.
+    const tick = ctx.schedule === undefined ? '' : ` for the ${ctx.schedule.tick} tick of ${ctx.schedule.id}`;
+    console.log(`send-email: job ${ctx.id} (attempt ${ctx.attempt}) -> "${subject}" to ${to}${tick}`);
   },
 });

@@ -52,9 +52,15 @@ export type {
   JobLogger,
 } from './jobs/define.js';
 export { parseEnvelope } from './jobs/envelope.js';
-export type { EnvelopeResult, JobEnvelope, JobFailure, JsonValue } from './jobs/envelope.js';
+export type { EnvelopeResult, JobEnvelope, JobFailure, JsonValue, ScheduleTick } from './jobs/envelope.js';
 export type { JsonShaped } from './jobs/json.js';
 export { Worker } from './worker/worker.js';
 export type { StopOptions, WorkerOptions } from './worker/worker.js';
 export type { BuryReason, JobEventInfo, WorkerEvents } from './worker/events.js';
 export type { RawHandler } from './worker/run-job.js';
+export { DEFAULT_LEASE_TTR, DEFAULT_LOCK_TUBE, Scheduler } from './schedule/scheduler.js';
+export type { SchedulerOptions } from './schedule/scheduler.js';
+export { DEFAULT_MISFIRE_LIMIT } from './schedule/schedules.js';
+export type { AnySchedule, Schedule, ScheduleEnqueueOptions, SchedulesChecked } from './schedule/schedules.js';
+export type { MisfirePolicy } from './schedule/due.js';
+export type { LastTick, MisfireInfo, SchedulerEvents, ScheduleStatus, TickInfo } from './schedule/events.js';

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { JobRef, Producer } from '../producer.js';
 import { DEFAULT_PRIORITY, DEFAULT_TTR } from '../protocol/commands.js';
 import { checkTube, checkUint32, MAX_UINT32 } from '../protocol/validate.js';
-import { encodeEnvelope, type JobEnvelope, type JsonValue } from './envelope.js';
+import { encodeEnvelope, type JobEnvelope, type JsonValue, type ScheduleTick } from './envelope.js';
 import { checkJson, type JsonShaped } from './json.js';
 
 /** Retries after the first run, unless a job says otherwise (Faktory's default). */
@@ -77,6 +77,8 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** The job type's logger, `beanline:job:<type>` (on when DEBUG names it). */
   readonly log: JobLogger;
+  /** For a job a Scheduler enqueued: its schedule and tick, the key to make `run` idempotent per tick. */
+  readonly schedule: ScheduleTick | undefined;
 }
 
 export interface JobDefinitionOptions<Args> {
@@ -127,16 +129,36 @@ export function defineJob<Args extends JsonShaped<Args> = unknown>(options: JobD
     retry: checkUint32(options.retry ?? DEFAULT_RETRY, 'retry'),
     backoff: options.backoff ?? defaultBackoff,
     run: options.run,
-    enqueue: (producer, args, enqueueOptions = {}) =>
-      enqueue(producer, definition.type, args, {
-        ...enqueueOptions,
-        tube: enqueueOptions.tube ?? definition.tube,
-        priority: enqueueOptions.priority ?? definition.priority,
-        ttr: enqueueOptions.ttr ?? definition.ttr,
-        retry: enqueueOptions.retry ?? definition.retry,
-      }),
+    enqueue: (producer, args, enqueueOptions = {}) => enqueue(producer, definition.type, args, withDefaults(definition, enqueueOptions)),
   };
   return Object.freeze(definition);
+}
+
+type Defaults = Pick<AnyJobDefinition, 'type' | 'tube' | 'priority' | 'ttr' | 'retry'>;
+
+/** The options a definition's own `enqueue` would use: the caller's, else the definition's. */
+function withDefaults(definition: Defaults, options: EnqueueOptions): EnqueueOptions {
+  return {
+    ...options,
+    tube: options.tube ?? definition.tube,
+    priority: options.priority ?? definition.priority,
+    ttr: options.ttr ?? definition.ttr,
+    retry: options.retry ?? definition.retry,
+  };
+}
+
+/**
+ * How the Scheduler enqueues a tick: as `definition.enqueue` would, with `schedule` in the envelope.
+ * Not exported from the package: only a scheduler may claim that a job is a schedule's tick.
+ */
+export function enqueueScheduled(
+  producer: Producer,
+  definition: Defaults,
+  args: unknown,
+  options: EnqueueOptions,
+  schedule: ScheduleTick,
+): Promise<Enqueued> {
+  return enqueueEnvelope(producer, definition.type, args, withDefaults(definition, options), schedule);
 }
 
 /**
@@ -144,11 +166,16 @@ export function defineJob<Args extends JsonShaped<Args> = unknown>(options: JobD
  * with its jid and id. Arguments or custom values JSON cannot carry are an InvalidArgumentError, and
  * nothing is sent.
  */
-export async function enqueue(
+export function enqueue(producer: Producer, type: string, args: unknown, options: EnqueueOptions = {}): Promise<Enqueued> {
+  return enqueueEnvelope(producer, type, args, options, undefined);
+}
+
+async function enqueueEnvelope(
   producer: Producer,
   type: string,
   args: unknown,
-  options: EnqueueOptions = {},
+  options: EnqueueOptions,
+  schedule: ScheduleTick | undefined,
 ): Promise<Enqueued> {
   if (typeof type !== 'string' || type === '') throw new InvalidArgumentError('type', 'type must be a non-empty string');
   if (options.delay !== undefined && options.at !== undefined) {
@@ -177,6 +204,7 @@ export async function enqueue(
     priority: checkUint32(options.priority ?? DEFAULT_PRIORITY, 'priority'),
     ttr: checkUint32(options.ttr ?? DEFAULT_TTR, 'ttr'),
     custom,
+    schedule,
   };
   const placed = await putEnvelope(producer, envelope, delay, options.key);
   return typeof placed === 'number' ? { jid: envelope.jid, id: placed } : { jid: envelope.jid, id: placed.id, server: placed.server };

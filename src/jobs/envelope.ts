@@ -18,6 +18,14 @@ export interface JobFailure {
   readonly backtrace?: readonly string[];
 }
 
+/** Which tick of which schedule a job was enqueued for, by a Scheduler. */
+export interface ScheduleTick {
+  /** The schedule's id. */
+  readonly id: string;
+  /** ISO 8601 in UTC: the time the tick was due, the same whichever scheduler enqueued it. */
+  readonly tick: string;
+}
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface JobEnvelope<Args = unknown> {
@@ -39,6 +47,8 @@ export interface JobEnvelope<Args = unknown> {
   /** Free key/values that travel with the job (trace ids, locale...). */
   readonly custom: Readonly<Record<string, JsonValue>>;
   readonly failure?: JobFailure;
+  /** Set on jobs a Scheduler enqueued. */
+  readonly schedule?: ScheduleTick;
 }
 
 /** Why a body is not a job envelope, or the envelope. */
@@ -75,7 +85,17 @@ export function parseEnvelope(body: Buffer): EnvelopeResult {
   if (failure !== undefined && (typeof failure !== 'object' || failure === null || typeof (failure as JobFailure).retryCount !== 'number')) {
     return { ok: false, reason: 'envelope field failure is malformed' };
   }
+  const schedule = job['schedule'];
+  if (schedule !== undefined && !isScheduleTick(schedule)) {
+    return { ok: false, reason: 'envelope field schedule is not { id, tick } with two strings' };
+  }
   return { ok: true, envelope: { ...job, custom: job['custom'] ?? {} } as unknown as JobEnvelope };
+}
+
+function isScheduleTick(value: unknown): value is ScheduleTick {
+  if (typeof value !== 'object' || value === null) return false;
+  const { id, tick } = value as Record<string, unknown>;
+  return typeof id === 'string' && typeof tick === 'string';
 }
 
 /**

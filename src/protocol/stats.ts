@@ -5,7 +5,8 @@ import { ProtocolError } from '../errors.js';
  * tables, so a field is listed once. Values are not YAML-safe (`os: #1 SMP ...`), so the flat format is
  * split by hand and only fields known to be numbers or booleans are converted.
  */
-type FieldKind = 'number' | 'string' | 'boolean';
+/** `signed`: a number that may be below zero (beanstalkd prints time-left as a signed count). */
+type FieldKind = 'number' | 'signed' | 'string' | 'boolean';
 
 const SERVER_FIELDS = {
   'current-jobs-urgent': 'number',
@@ -69,7 +70,9 @@ const JOB_FIELDS = {
   age: 'number',
   delay: 'number',
   ttr: 'number',
-  'time-left': 'number',
+  // Negative for a reserved job whose TTR passed without the server taking it back (a beanstalkd
+  // bug seen on 1.12 while the holder's connection stays open and silent).
+  'time-left': 'signed',
   file: 'number',
   reserves: 'number',
   timeouts: 'number',
@@ -96,7 +99,7 @@ const TUBE_FIELDS = {
 } as const satisfies Record<string, FieldKind>;
 
 type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
-type ValueOf<K extends FieldKind> = K extends 'number' ? number : K extends 'boolean' ? boolean : string;
+type ValueOf<K extends FieldKind> = K extends 'number' | 'signed' ? number : K extends 'boolean' ? boolean : string;
 type StatsOf<Fields extends Record<string, FieldKind>> = {
   readonly [K in keyof Fields & string as CamelCase<K>]: ValueOf<Fields[K]>;
 };
@@ -130,12 +133,13 @@ function parseFlat(body: Buffer, fields: Record<string, FieldKind>, what: string
 
 // Plain decimals only: Number() would also take ' ', '0x10' and '1e3'.
 const DECIMAL = /^\d+(\.\d+)?$/;
+const SIGNED = /^-?\d+$/;
 
 function convert(raw: string, kind: FieldKind, key: string, what: string): number | string | boolean {
   if (kind === 'string') return raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
   if (kind === 'boolean') {
     if (raw === 'true' || raw === 'false') return raw === 'true';
-  } else if (DECIMAL.test(raw)) {
+  } else if (kind === 'signed' ? SIGNED.test(raw) : DECIMAL.test(raw)) {
     return Number(raw);
   }
   throw new ProtocolError(`${what}: field ${key} should be a ${kind}, got ${JSON.stringify(raw)}`);

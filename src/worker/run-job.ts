@@ -152,6 +152,7 @@ async function execute(
     touch: () => client.touch(info.id),
     signal: host.signal,
     log: loggerFor(info.type ?? 'raw'),
+    schedule: envelope?.schedule,
   };
   const stopKeepAlive = keepAlive(client, info.id, ttr, (error) => {
     if (!state.abandoned) host.emit('job:lost', { ...info, error });

@@ -190,6 +190,17 @@ const scenarios: Record<string, (server: TestServer, observer: Client, t: TestCo
     }
     assert.deepEqual(steps, ['created', 'paid', 'shipped'], 'in the order put');
   },
+  'recurring-jobs': async (server, observer) => {
+    const program = new Program('recurring-jobs', server);
+    await program.printed(/digest for ops, tick \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z/);
+    program.kill('SIGTERM');
+    const { code, signal, output } = await program.exit();
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `it exits on SIGTERM, cleanly:\n${output}`);
+    const lease = await observer.statsTube('beanline.schedules');
+    assert.deepEqual({ ready: lease.currentJobsReady, reserved: lease.currentJobsReserved }, { ready: 1, reserved: 0 }, 'the lease, given back at stop');
+    assert.equal((await observer.statsTube('beanline.schedules.ticks')).currentJobsReady, 1, 'the record of last ticks');
+    assert.equal((await observer.stats()).currentJobsBuried, 0);
+  },
   'cluster-drain': async (server, observer, t) => {
     const [other] = await moreServers(t, 1);
     if (other === undefined) return;

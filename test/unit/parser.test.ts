@@ -474,6 +474,11 @@ describe('stats parsing', () => {
     assert.equal(typeof stats.timeLeft, 'number');
   });
 
+  test('a negative time-left (a reserved job past its TTR that the server kept) is read as a number', () => {
+    const body = recordedBody(STATS_JOB).toString('utf8').replace(/time-left: \d+/, 'time-left: -3');
+    assert.equal(parseJobStats(Buffer.from(body)).timeLeft, -3);
+  });
+
   test('the real stats-tube body', () => {
     const stats = parseTubeStats(recordedBody(STATS_TUBE));
     assert.equal(stats.name, TUBE);
