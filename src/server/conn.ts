@@ -30,6 +30,11 @@ export interface ConnHost {
   putBody(conn: Conn, body: Buffer): void;
   /** After bytes were handled: due delays and timeouts, connections woken meanwhile. */
   settle(): void;
+  /**
+   * Between two commands of one connection: beanstalkd answers each before it reads the next, with
+   * a turn of its loop (and its tick: delays, pauses, timeouts) in between.
+   */
+  tick(): void;
   closed(conn: Conn): void;
 }
 
@@ -249,6 +254,7 @@ export class Conn implements QueueConn {
           this.input = 'command';
           this.reply('BAD_FORMAT\r\n');
         } else {
+          this.host.tick();
           this.host.dispatch(this, line);
         }
         return end + 2;

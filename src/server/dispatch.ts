@@ -11,22 +11,29 @@ import { NS_PER_SECOND, type Job, type State } from './state.js';
 import { jobStats, serverStats, tubeList, tubeStats, type Identity } from './stats.js';
 
 const NUL = 0;
+const EMPTY = Buffer.alloc(0);
 
-/** A put line read, waiting for its body. */
-interface IncomingPut {
-  readonly pri: number;
-  readonly delay: number;
-  readonly ttr: number;
-}
 
 export class Dispatcher {
-  private readonly puts = new WeakMap<Conn, IncomingPut>();
+  /**
+   * A put whose body is on its way: beanstalkd makes the job (and spends its id) when it reads the
+   * line, so the job exists, in state invalid, while the body arrives.
+   */
+  private readonly puts = new Map<Conn, Job>();
 
   constructor(
     private readonly state: State,
     private readonly queue: Queue,
     private readonly who: Identity,
   ) {}
+
+  /** A connection closed: a put whose body was still arriving is dropped, and its job with it. */
+  forget(conn: Conn): void {
+    const job = this.puts.get(conn);
+    if (job === undefined) return;
+    this.puts.delete(conn);
+    this.state.freeJob(job);
+  }
 
   /** One command line, CRLF cut off. */
   line(conn: Conn, bytes: Buffer): void {
@@ -60,19 +67,21 @@ export class Dispatcher {
 
   /** A put's body, its CRLF included. */
   body(conn: Conn, body: Buffer): void {
-    const put = this.puts.get(conn) as IncomingPut;
+    const job = this.puts.get(conn) as Job;
     this.puts.delete(conn);
     const size = body.length - 2;
     if (body[size] !== 13 || body[size + 1] !== 10) {
+      this.state.freeJob(job);
       conn.reply(replyLine(COMMANDS.put, 'EXPECTED_CRLF'));
       return;
     }
     if (this.state.draining) {
+      this.state.freeJob(job);
       conn.reply(replyLine(COMMANDS.put, 'DRAINING'));
       return;
     }
-    const job = this.state.makeJob(put.pri, put.delay, put.ttr, body.subarray(0, size), conn.use);
-    this.queue.enqueue(job, put.delay);
+    job.body = body.subarray(0, size);
+    this.queue.enqueue(job, job.delay);
     this.state.totalJobs += 1;
     job.tube.totalJobs += 1;
     conn.reply(replyLine(COMMANDS.put, 'INSERTED', [job.id]));
@@ -93,7 +102,7 @@ export class Dispatcher {
     }
     // A TTR under a second is raised to one.
     const ttrNs = Math.max(NS_PER_SECOND, (ttr as number) * NS_PER_SECOND);
-    this.puts.set(conn, { pri: pri as number, delay: (delay as number) * NS_PER_SECOND, ttr: ttrNs });
+    this.puts.set(conn, this.state.makeJob(pri as number, (delay as number) * NS_PER_SECOND, ttrNs, EMPTY, conn.use));
     conn.expectBody(put.bodyBytes + 2);
   }
 

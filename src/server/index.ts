@@ -67,7 +67,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Embedded
     dispatch: (conn, line) => dispatcher.line(conn, line),
     putBody: (conn, body) => dispatcher.body(conn, body),
     settle,
-    closed: (conn) => conns.delete(conn),
+    tick: () => {
+      queue.tick();
+    },
+    closed: (conn) => {
+      dispatcher.forget(conn);
+      conns.delete(conn);
+    },
   };
   const listener = net.createServer({ allowHalfOpen: true }, (socket) => {
     conns.add(new Conn(socket, connHost));

@@ -28,8 +28,8 @@ export interface Job extends Placed {
   /** The delay of the last put or release, in ns (stats-job shows it, not what is left). */
   delay: number;
   readonly ttr: number;
-  /** The body without its CRLF. */
-  readonly body: Buffer;
+  /** The body without its CRLF; empty while a put's body is still arriving. */
+  body: Buffer;
   readonly tube: Tube;
   state: JobState;
   readonly createdAt: number;
