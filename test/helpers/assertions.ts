@@ -66,3 +66,13 @@ export async function rejectsAsInvalid(call: () => Promise<unknown>, argument: s
     return true;
   });
 }
+
+/** What `action` throws; fails the test when it throws nothing. */
+export function thrown(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  return assert.fail('expected an exception');
+}

@@ -33,6 +33,7 @@ import {
   type Command,
   type CommandName,
 } from '../../src/protocol/commands.js';
+import { thrown } from '../helpers/assertions.js';
 import { ALL_BYTES, dataFixture, fixtureReply, LONGEST_TUBE, replyOf } from '../helpers/replies.js';
 
 type ErrorClass = new (...args: never[]) => BeanstalkError;
@@ -259,14 +260,6 @@ const GENERIC: readonly (readonly [string, ErrorClass])[] = [
   ['UNKNOWN_COMMAND', UnknownCommandError],
 ];
 
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail('expected an exception');
-}
 
 function label(reply: Reply): string {
   return [reply.word, ...reply.args].join(' ');

@@ -11,6 +11,7 @@ import { ProtocolError, type ParserLimits, type Reply } from '../../src/index.js
 import { COMMANDS, decodeReply, request } from '../../src/protocol/commands.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../../src/protocol/parser.js';
 import { parseJobStats, parseServerStats, parseTubeList, parseTubeStats } from '../../src/protocol/stats.js';
+import { thrown } from '../helpers/assertions.js';
 import {
   ALL_BYTES,
   FIXTURES,
@@ -94,14 +95,6 @@ function emittedAfterEach(pieces: readonly string[]): number[] {
   });
 }
 
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail('expected an exception');
-}
 
 interface Rejection {
   /** Pieces fed in order; strings are taken as latin1 bytes. */
