@@ -1,0 +1,39 @@
+/** `beanline put <tube> [body|-]`: puts a job (the body from stdin with `-` or none); prints its id. */
+import type { Command } from 'commander';
+import { UsageError, checkTubeName, print, wholeNumber, withClient } from '../context.js';
+
+interface PutFlags {
+  priority?: string;
+  delay?: string;
+  ttr?: string;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function register(program: Command): void {
+  program
+    .command('put')
+    .argument('<tube>', 'the tube')
+    .argument('[body]', 'the body; - or none reads it from stdin')
+    .option('--priority <n>', 'priority, 0 (most urgent) to 4294967295', '1024')
+    .option('--delay <seconds>', 'seconds before the job is ready', '0')
+    .option('--ttr <seconds>', 'seconds a worker may hold the job', '60')
+    .description('puts a job and prints its id')
+    .action(async (tube: string, text: string | undefined, flags: PutFlags, command: Command) => {
+      checkTubeName(tube);
+      const options = {
+        tube,
+        priority: wholeNumber('--priority', flags.priority ?? '1024'),
+        delay: wholeNumber('--delay', flags.delay ?? '0'),
+        ttr: wholeNumber('--ttr', flags.ttr ?? '60'),
+      };
+      if (text === undefined && process.stdin.isTTY === true) throw new UsageError('put: give a body, or - to read it from stdin');
+      const body = text === undefined || text === '-' ? await readStdin() : Buffer.from(text, 'utf8');
+      const id = await withClient(command, (client) => client.put(body, options));
+      print(String(id));
+    });
+}
