@@ -45,8 +45,7 @@ export class Pool implements Producer {
   private readonly waiting = new Set<(error: ConnectionError) => void>();
   /** Connect failures in a row: generic-pool retries at once, so `create` waits longer each time. */
   private connectFailures = 0;
-  private closing = false;
-  /** Aborted by `close`: a `create` sleeping off the backoff dials at once rather than hold the close up for a second. */
+  /** Aborted by `close`: no acquire after it, and a `create` sleeping off the backoff dials at once rather than hold the close up. */
   private readonly closed = new AbortController();
 
   constructor(options: PoolOptions = {}) {
@@ -131,7 +130,7 @@ export class Pool implements Producer {
    * connection cannot be opened, and with TimeoutError when none is free within acquireTimeoutMs.
    */
   async acquire(): Promise<Client> {
-    if (this.closing) throw new ConnectionError('pool: the pool is closed');
+    if (this.closed.signal.aborted) throw new ConnectionError('pool: the pool is closed');
     const acquiring = this.pool.acquire();
     let fail!: (error: ConnectionError) => void;
     const createFailed = new Promise<never>((_, reject) => {
@@ -200,7 +199,6 @@ export class Pool implements Producer {
    * dial away.
    */
   async close(): Promise<void> {
-    this.closing = true;
     this.closed.abort();
     await this.pool.drain();
     await this.pool.clear();

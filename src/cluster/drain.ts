@@ -23,6 +23,7 @@
  * or bury meanwhile are taken by a later round), or until rounds stop finding anything. Reserved jobs
  * cannot be moved: they are counted, and a later drain moves those the workers give back.
  */
+import { buryParked, PARKED_DELAY } from '../buried-copy.js';
 import { Client } from '../client.js';
 import { DeadlineSoonError, NotFoundError } from '../errors.js';
 import type { ConnectOptions } from '../options.js';
@@ -84,11 +85,6 @@ export interface DrainHost {
   withdraw(ref: JobRef): Promise<boolean>;
 }
 
-/**
- * Seconds a buried job's copy waits, delayed, between being put and being buried (as a worker's
- * dead copy does): should the burying fail, it runs once, an hour later, rather than at once.
- */
-const PARKED_DELAY = 3600;
 /** Ready jobs held at once: enough for one write, few enough to stay clear of any TTR. */
 const BATCH = 64;
 /** Tube walks (delayed, buried, paused ready) run this many at a time on the drain's connection. */
@@ -264,6 +260,6 @@ export async function storeCopy(client: Client, copy: JobCopy): Promise<number> 
   const { body, tube, priority, ttr } = copy;
   if (copy.state !== 'buried') return client.put(body, { tube, priority, ttr, delay: copy.delay });
   const id = await client.put(body, { tube, priority, ttr, delay: PARKED_DELAY });
-  await Promise.all([client.reserveJob(id), client.bury(id, priority)]);
+  await buryParked(client, id, priority);
   return id;
 }

@@ -7,7 +7,7 @@ import { COMMANDS, type Command } from '../protocol/commands.js';
 import { parseLine, replyLine } from '../protocol/command-line.js';
 import type { Conn } from './conn.js';
 import type { Queue } from './queue.js';
-import { NS_PER_SECOND, type Job, type State } from './state.js';
+import { now, NS_PER_SECOND, type Job, type State } from './state.js';
 import { jobStats, serverStats, tubeList, tubeStats, type Identity } from './stats.js';
 
 const NUL = 0;
@@ -164,7 +164,7 @@ export class Dispatcher {
       case COMMANDS.touch: {
         const job = this.reservedBy(conn, args[0] as number);
         if (job === undefined) return reply('NOT_FOUND');
-        job.deadlineAt = performance.now() * 1e6 + job.ttr;
+        job.deadlineAt = now() + job.ttr;
         conn.soonestJob = null;
         return reply('TOUCHED');
       }
@@ -212,7 +212,7 @@ export class Dispatcher {
         if (tube === undefined) return reply('NOT_FOUND');
         // Always a positive pause, so that waiting clients wake when it ends.
         const pause = Math.max(1, (args[1] as number) * NS_PER_SECOND);
-        tube.unpauseAt = performance.now() * 1e6 + pause;
+        tube.unpauseAt = now() + pause;
         tube.pause = pause;
         tube.pauses += 1;
         return reply('PAUSED');
@@ -221,11 +221,8 @@ export class Dispatcher {
   }
 
   private reserve(conn: Conn, timeout: number): void {
-    const { state, queue } = this;
-    if (!conn.worker) {
-      conn.worker = true;
-      state.workers += 1;
-    }
+    const { queue } = this;
+    this.markWorker(conn);
     if (queue.deadlineSoon(conn) && !queue.readyFor(conn)) {
       conn.reply(replyLine(COMMANDS.reserve, 'DEADLINE_SOON'));
       return;
@@ -241,13 +238,17 @@ export class Dispatcher {
       return;
     }
     queue.removeUnreserved(job);
-    if (!conn.worker) {
-      conn.worker = true;
-      state.workers += 1;
-    }
+    this.markWorker(conn);
     state.reserved += 1;
     queue.reserve(conn, job);
     conn.sendJob('RESERVED', job.id, job.body);
+  }
+
+  /** A connection that reserves counts once among the server's workers. */
+  private markWorker(conn: Conn): void {
+    if (conn.worker) return;
+    conn.worker = true;
+    this.state.workers += 1;
   }
 
   private reservedBy(conn: Conn, id: number): Job | undefined {

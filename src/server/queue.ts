@@ -4,7 +4,7 @@
  * reservation and its deadline).
  */
 import { Heap } from './heap.js';
-import { now, NS_PER_SECOND, URGENT_THRESHOLD, type Job, type Reserver, type State, type Tube } from './state.js';
+import { byPriority, now, NS_PER_SECOND, URGENT_THRESHOLD, type Job, type Reserver, type State, type Tube } from './state.js';
 
 /** A reserve that is about to time out (or whose job's TTR is within this) ends with DEADLINE_SOON. */
 const SAFETY_MARGIN = NS_PER_SECOND;
@@ -188,7 +188,7 @@ export class Queue {
       }
       const candidate = tube.ready.peek();
       if (tube.waiting.length > 0 && candidate !== undefined) {
-        if (best === undefined || candidate.pri < best.pri || (candidate.pri === best.pri && candidate.id < best.id)) best = candidate;
+        if (best === undefined || byPriority(candidate, best)) best = candidate;
       }
     }
     return best;
@@ -241,7 +241,7 @@ export class Queue {
       job.tube.delay.remove(job);
       this.enqueue(job, 0);
     }
-    for (const tube of [...this.state.tubes]) {
+    for (const tube of this.state.tubes) {
       const left = tube.unpauseAt - at;
       if (tube.pause > 0 && left <= 0) {
         tube.pause = 0;

@@ -47,7 +47,8 @@ export function now(): number {
   return performance.now() * 1e6;
 }
 
-const byPriority = (a: Job, b: Job): boolean => a.pri < b.pri || (a.pri === b.pri && a.id < b.id);
+/** Ready order: most urgent first, then FIFO by id. */
+export const byPriority = (a: Job, b: Job): boolean => a.pri < b.pri || (a.pri === b.pri && a.id < b.id);
 const byDeadline = (a: Job, b: Job): boolean => a.deadlineAt < b.deadlineAt || (a.deadlineAt === b.deadlineAt && a.id < b.id);
 
 export class Tube {

@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import { DEFAULT_PRIORITY, type Client } from '../client.js';
+import { buryParked, PARKED_DELAY } from '../buried-copy.js';
 import { ConnectionError, JobOutcomeError, NotFoundError, UnhandledJobError } from '../errors.js';
 import { defaultBackoff, DEFAULT_RETRY, type AnyJobDefinition, type JobContext, type JobLogger } from '../jobs/define.js';
 import { attemptOf, encodeEnvelope, parseEnvelope, withFailure, type JobEnvelope } from '../jobs/envelope.js';
@@ -31,11 +32,6 @@ export interface RunState {
   readonly reserveNext: () => void;
 }
 
-/**
- * Seconds a dead copy waits, delayed, between being put and being buried. If the worker dies in
- * between, the copy runs once more after this long: a duplicate, never a loss.
- */
-const PARKED_DELAY = 3600;
 
 const loggers = new Map<string, JobLogger>();
 
@@ -223,7 +219,7 @@ async function buryWithFailure(
     await buryAsItIs(client, info, failed.priority, error, host);
     return;
   }
-  const parked = Promise.all([client.reserveJob(newId), client.bury(newId, failed.priority)]).then(
+  const parked = buryParked(client, newId, failed.priority).then(
     () => undefined,
     (parkError: Error) => parkError,
   );
