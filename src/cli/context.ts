@@ -75,15 +75,12 @@ export async function orNotFound<T>(message: string, step: Promise<T>): Promise<
 
 /** Fails unless the tube exists (beanstalkd would create it on `use` and answer as for an empty one). */
 export async function existingTube(client: Client, tube: string): Promise<void> {
-  checkTubeName(tube);
+  // A name the client would refuse is a usage error (InvalidArgumentError, exit code 2).
+  checkTube(tube);
   const tubes = await client.listTubes();
   if (!tubes.includes(tube)) throw new CliFailure(`tube ${tube} not found`);
 }
 
-/** Tube names the client would refuse are usage errors (InvalidArgumentError, exit code 2). */
-export function checkTubeName(tube: string): void {
-  checkTube(tube);
-}
 
 /** `key: value` lines with the values in one column; camelCase keys shown as beanstalkd spells them. */
 export function aligned(record: object): string[] {

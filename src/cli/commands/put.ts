@@ -1,6 +1,7 @@
 /** `beanline put <tube> [body|-]`: puts a job (the body from stdin with `-` or none); prints its id. */
 import type { Command } from 'commander';
-import { UsageError, checkTubeName, print, wholeNumber, withClient } from '../context.js';
+import { checkTube } from '../../protocol/validate.js';
+import { UsageError, print, wholeNumber, withClient } from '../context.js';
 
 interface PutFlags {
   priority?: string;
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .option('--ttr <seconds>', 'seconds a worker may hold the job', '60')
     .description('puts a job and prints its id')
     .action(async (tube: string, text: string | undefined, flags: PutFlags, command: Command) => {
-      checkTubeName(tube);
+      checkTube(tube);
       const options = {
         tube,
         priority: wholeNumber('--priority', flags.priority ?? '1024'),

@@ -1,6 +1,7 @@
 /** `beanline tube <name>`: one tube's stats. */
 import type { Command } from 'commander';
-import { aligned, checkTubeName, orNotFound, print, withClient } from '../context.js';
+import { checkTube } from '../../protocol/validate.js';
+import { aligned, orNotFound, print, withClient } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -8,7 +9,7 @@ export function register(program: Command): void {
     .argument('<name>', 'the tube')
     .description("one tube's stats")
     .action(async (name: string, _options: object, command: Command) => {
-      checkTubeName(name);
+      checkTube(name);
       const stats = await withClient(command, (client) => orNotFound(`tube ${name} not found`, client.statsTube(name)));
       print(aligned(stats));
     });
