@@ -82,7 +82,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves once something accepts TCP connections on the port; beanstalkd prints nothing when ready. */
+/** Resolves once the server accepts a connection on the port; beanstalkd prints nothing when ready. */
 async function waitForPort(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
@@ -92,7 +92,11 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs: number
     const socket = net.connect({ host: '127.0.0.1', port });
     try {
       await once(socket, 'connect');
-      socket.destroy();
+      // Quit and wait for the server to hang up: it has then counted the probe's connection out,
+      // so a test's first `stats` sees only its own connections.
+      socket.resume();
+      socket.end('quit\r\n');
+      await once(socket, 'close', { signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 100)) });
       return;
     } catch {
       socket.destroy();
