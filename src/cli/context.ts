@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { Client } from '../client.js';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import { DEFAULT_HOST, DEFAULT_PORT, parseUrl } from '../options.js';
+import { ConnectionError, InvalidArgumentError, NotFoundError, ProtocolError, TimeoutError } from '../errors.js';
+import { DEFAULT_HOST, DEFAULT_PORT, parseUrl, type ConnectOptions } from '../options.js';
 import { checkTube } from '../protocol/validate.js';
 
 /** Bad input from the operator: exit code 2. */
@@ -21,18 +21,33 @@ export class CliFailure extends Error {
 const CONNECT_TIMEOUT_MS = 5_000;
 const COMMAND_TIMEOUT_MS = 15_000;
 
-/** The one server `--url` (repeatable, or comma-separated), else $BEANSTALKD_URL, else the default names. */
-export function serverUrl(command: Command): string {
+/** A server of the command line: the URL as the operator gave it, and a client on it. */
+export interface ServerHandle {
+  readonly url: string;
+  readonly client: Client;
+}
+
+/** The command could not reach a server (or what answered is not beanstalkd): exit code 3. */
+export class Unreachable extends Error {
+  override name = 'Unreachable';
+}
+
+/**
+ * The servers: `--url` (repeatable, or comma-separated), else $BEANSTALKD_URL (which may hold a
+ * comma-separated list), else the default host and port. Each is checked; the same URL twice is once.
+ */
+export function serverUrls(command: Command): string[] {
   const given = (command.optsWithGlobals<{ url?: string[] }>().url ?? []).flatMap(splitList);
   const urls = given.length > 0 ? given : splitList(process.env['BEANSTALKD_URL'] ?? '');
-  if (urls.length > 1) throw new UsageError(`several servers are not supported yet (got ${urls.join(', ')})`);
-  const url = urls[0] ?? `beanstalk://${DEFAULT_HOST}:${DEFAULT_PORT}`;
-  try {
-    parseUrl(url);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+  if (urls.length === 0) urls.push(`beanstalk://${DEFAULT_HOST}:${DEFAULT_PORT}`);
+  for (const url of urls) {
+    try {
+      parseUrl(url);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
   }
-  return url;
+  return [...new Set(urls)];
 }
 
 function splitList(text: string): string[] {
@@ -42,16 +57,57 @@ function splitList(text: string): string[] {
     .filter((part) => part !== '');
 }
 
-/** Runs `work` with a client on the command's server, destroyed afterwards whatever happens. */
-export async function withClient<T>(command: Command, work: (client: Client) => Promise<T>): Promise<T> {
-  const url = serverUrl(command);
-  // A ConnectionError's message names the server already.
-  const client = await Client.connect({ ...parseUrl(url), connectTimeoutMs: CONNECT_TIMEOUT_MS, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+/** A client on `url` with the command line's timeouts; failing to connect is Unreachable. */
+export async function connectServer(url: string, options: ConnectOptions = {}): Promise<ServerHandle> {
   try {
-    return await work(client);
-  } finally {
-    client.destroy();
+    // A ConnectionError's message names the server already.
+    const client = await Client.connect({ ...parseUrl(url), connectTimeoutMs: CONNECT_TIMEOUT_MS, commandTimeoutMs: COMMAND_TIMEOUT_MS, ...options });
+    return { url, client };
+  } catch (error) {
+    if (error instanceof ConnectionError || error instanceof TimeoutError) throw new Unreachable(error.message, { cause: error });
+    throw error;
   }
+}
+
+/**
+ * Runs `work` with a client on every server, destroyed afterwards whatever happens. With `partial`,
+ * servers that cannot be reached are reported on stderr and left out (exit code 3 at the end), as long
+ * as one can be; without it, one unreachable server fails the command.
+ */
+export async function withServers<T>(command: Command, work: (servers: ServerHandle[]) => Promise<T>, options: { partial?: boolean } = {}): Promise<T> {
+  const attempts = await Promise.allSettled(serverUrls(command).map((url) => connectServer(url)));
+  const servers = attempts.flatMap((attempt) => (attempt.status === 'fulfilled' ? [attempt.value] : []));
+  const failures = attempts.flatMap((attempt) => (attempt.status === 'rejected' ? [attempt.reason as unknown] : []));
+  try {
+    if (failures.length > 0 && (options.partial !== true || servers.length === 0)) throw failures[0];
+    for (const failure of failures) {
+      process.stderr.write(`beanline: ${explain(failure).message}\n`);
+      process.exitCode = 3;
+    }
+    return await work(servers);
+  } finally {
+    for (const server of servers) server.client.destroy();
+  }
+}
+
+/** Runs `work` with a client on the one server; several servers are a usage error naming `what`. */
+export async function withClient<T>(command: Command, work: (client: Client) => Promise<T>, what = command.name()): Promise<T> {
+  const urls = serverUrls(command);
+  if (urls.length > 1) throw new UsageError(`${what} works on one server; give one --url (got ${urls.join(', ')})`);
+  return withServers(command, ([server]) => work((server as ServerHandle).client));
+}
+
+/**
+ * The one server holding job `id` (ids are per server, so with several servers the same id may name
+ * different jobs): not found anywhere fails, found on several is a usage error asking for one --url.
+ */
+export async function serverOfJob(servers: readonly ServerHandle[], id: number): Promise<ServerHandle> {
+  if (servers.length === 1) return servers[0] as ServerHandle;
+  const found = await Promise.all(servers.map((server) => server.client.statsJob(id).then(() => true, (error: unknown) => (error instanceof NotFoundError ? false : Promise.reject(error)))));
+  const holders = servers.filter((_, index) => found[index]);
+  if (holders.length === 0) throw new CliFailure(`job ${id} not found on any server`);
+  if (holders.length > 1) throw new UsageError(`job ${id} exists on ${holders.map((server) => server.url).join(' and ')}; give the one --url it is on`);
+  return holders[0] as ServerHandle;
 }
 
 /** A job id or count: a whole number, at least `min`. */
@@ -101,6 +157,23 @@ export function print(lines: string | readonly string[]): void {
 /** The exit code and the one line for an error a command raised. */
 export function explain(error: unknown): { code: number; message: string } {
   if (error instanceof UsageError || error instanceof InvalidArgumentError) return { code: 2, message: error.message };
-  if (error instanceof Error) return { code: 1, message: error.message.split('\n')[0] ?? error.name };
+  if (error instanceof Unreachable || error instanceof ConnectionError) return { code: 3, message: firstLine(error) };
+  // What answered is not beanstalkd (an HTTP server, say): as good as not reaching one.
+  if (error instanceof ProtocolError) return { code: 3, message: `${firstLine(error)} (is this a beanstalkd server?)` };
+  if (error instanceof Error) return { code: 1, message: firstLine(error) };
   return { code: 1, message: String(error) };
+}
+
+function firstLine(error: Error): string {
+  return error.message.split('\n')[0] ?? error.name;
+}
+
+/** `--json` on the command (or the program). */
+export function wantsJson(command: Command): boolean {
+  return command.optsWithGlobals<{ json?: boolean }>().json === true;
+}
+
+/** Writes one JSON document (Buffers as their text would be wrong: callers turn bodies into strings). */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

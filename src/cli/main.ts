@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
  * `beanline`: the operator's command line. Its own entry point: `import 'beanline'` never loads it
- * (nor commander). Exit codes: 0 done, 1 the command failed, 2 bad input; errors are one line on
- * stderr, never a stack trace.
+ * (nor commander). Exit codes: 0 done, 1 the command failed, 2 bad input, 3 no server reached;
+ * errors are one line on stderr, never a stack trace.
  */
 import { Command, CommanderError } from 'commander';
+import { register as registerBury } from './commands/bury.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerJob } from './commands/job.js';
+import { register as registerJobs } from './commands/jobs.js';
 import { register as registerKickJob } from './commands/kick-job.js';
 import { register as registerKick } from './commands/kick.js';
 import { register as registerPause } from './commands/pause.js';
@@ -24,8 +26,8 @@ function collect(value: string, previous: string[] = []): string[] {
 
 function program(): Command {
   const root = new Command('beanline')
-    .description('inspect and act on a beanstalkd server')
-    .option('--url <url>', 'the server, beanstalk://host:port (default $BEANSTALKD_URL, else beanstalk://127.0.0.1:11300)', collect)
+    .description('inspect and act on beanstalkd servers')
+    .option('--url <url>', 'a server, beanstalk://host:port; repeat it or separate URLs by commas for several (default $BEANSTALKD_URL, else beanstalk://127.0.0.1:11300)', collect)
     .showHelpAfterError('(beanline --help lists the commands)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`beanline: ${text.replace(/^error: /, '')}`) });
@@ -34,11 +36,13 @@ function program(): Command {
     registerTubes,
     registerTube,
     registerJob,
+    registerJobs,
     registerPeek,
     registerPut,
     registerDelete,
     registerKick,
     registerKickJob,
+    registerBury,
     registerPause,
     registerServer,
   ]) {
@@ -47,6 +51,10 @@ function program(): Command {
   for (const sub of root.commands) sub.exitOverride().configureOutput({ outputError: (text, write) => write(`beanline ${sub.name()}: ${text.replace(/^error: /, '')}`) });
   return root;
 }
+
+// Errors are shown as one line, never a stack, and a scan meets one NOT_FOUND per missing id:
+// capturing stacks would only slow it down.
+Error.stackTraceLimit = 0;
 
 // `beanline stats | head -1`: a reader that stops early is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -128,3 +128,42 @@ function cutNote(cutBytes: number, bytes: number): string[] {
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
+
+/** A body for JSON output: an envelope as itself, text as a string, binary as base64; sizes kept. */
+export type BodyJson =
+  | { readonly kind: 'envelope'; readonly bytes: number; readonly envelope: JobEnvelope }
+  | { readonly kind: 'text'; readonly bytes: number; readonly text: string }
+  | { readonly kind: 'binary'; readonly bytes: number; readonly base64: string };
+
+/** The whole body, uncut: a script reading JSON wants all of it. */
+export function bodyJson(body: Buffer): BodyJson {
+  const view = describeBody(body, { maxTextBytes: Infinity });
+  switch (view.kind) {
+    case 'envelope':
+      return view;
+    case 'text':
+      return { kind: 'text', bytes: view.bytes, text: view.text };
+    case 'binary':
+      return { kind: 'binary', bytes: view.bytes, base64: body.toString('base64') };
+  }
+}
+
+/** One line saying what a job is: an envelope's type (and failure), else the start of the text. */
+export function bodySummary(body: Buffer, maxChars = 60): string {
+  const view = describeBody(body, { maxTextBytes: maxChars * 4 });
+  switch (view.kind) {
+    case 'envelope': {
+      const failure = view.envelope.failure;
+      return failure === undefined ? view.envelope.type : `${view.envelope.type}: ${oneLine(String(failure.message), maxChars)}`;
+    }
+    case 'text':
+      return view.bytes === 0 ? '(empty)' : oneLine(view.text, maxChars);
+    case 'binary':
+      return `(binary, ${plural(view.bytes, 'byte')})`;
+  }
+}
+
+function oneLine(text: string, maxChars: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > maxChars ? `${flat.slice(0, maxChars - 1)}…` : flat;
+}

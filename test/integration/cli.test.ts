@@ -1,7 +1,7 @@
 /**
  * The `beanline` bin, run as a child process (the compiled dist/src/cli/main.js) against a server of
  * the test's own: what each subcommand prints, and the one line and exit code of each failure
- * (1: the command failed, 2: bad input). Every child is killed if it outlives its bound.
+ * (1: the command failed, 2: bad input, 3: no server reached). Every child is killed if it outlives its bound.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,55 +9,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { BIN, CHILD_MS, cli, failed, ok, on } from '../helpers/cli.js';
 import { connectFor, ownServer, within } from '../helpers/harness.js';
 import { uniqueTube } from '../helpers/server.js';
-
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const CHILD_MS = 10_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the bin with `args`; $BEANSTALKD_URL only as given. */
-function cli(args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): Promise<Run> {
-  const env = { ...process.env, ...options.env };
-  if (options.env?.['BEANSTALKD_URL'] === undefined) delete env['BEANSTALKD_URL'];
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: CHILD_MS, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.end(options.input ?? '');
-  const done = new Promise<Run>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return within(done, CHILD_MS + 2_000, `beanline ${args.join(' ')}`);
-}
-
-/** The bin against `url`. */
-function on(url: string, ...args: string[]): Promise<Run> {
-  return cli(['--url', url, ...args]);
-}
-
-/** Exit code `code`, nothing on stdout, and exactly `message` as the one stderr line (no stack trace). */
-function failed(run: Run, code: number, message: string | RegExp): void {
-  assert.equal(run.code, code, `exit code (stderr: ${run.stderr})`);
-  assert.equal(run.stdout, '');
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.ok(!run.stderr.includes('    at '), `no stack trace: ${run.stderr}`);
-  if (typeof message === 'string') assert.equal(lines[0], message);
-  else assert.match(lines[0] ?? '', message);
-}
-
-function ok(run: Run): string[] {
-  assert.equal(run.code, 0, `exit code (stderr: ${run.stderr})`);
-  assert.equal(run.stderr, '');
-  return run.stdout.trimEnd().split('\n');
-}
 
 /** A server of the test's own with its URL. */
 async function serverUrl(t: TestContext): Promise<string> {
@@ -179,17 +133,18 @@ test('bad input: ids, subcommands, arguments and servers are usage errors (exit 
   failed(await on(url, 'frobnicate'), 2, "beanline: unknown command 'frobnicate'");
   failed(await on(url, 'job'), 2, "beanline job: missing required argument 'id'");
   failed(await on(url, 'pause', 'x', '1.5'), 2, 'beanline: seconds must be a whole number, got "1.5"');
-  failed(await cli(['--url', `${url},beanstalk://127.0.0.1:1`, 'stats']), 2, /^beanline: several servers are not supported yet/);
-  failed(await cli(['--url', url, '--url', 'beanstalk://127.0.0.1:1', 'stats']), 2, /^beanline: several servers are not supported yet/);
+  failed(await on(url, 'kick', uniqueTube(), '-3'), 2, 'beanline: n must be a whole number from 1, got "-3"');
+  failed(await on(url, 'tube', 'has space'), 2, /^beanline: .*tube/);
+  failed(await on(url, 'put', 'has space', 'x'), 2, /^beanline: .*tube/);
   failed(await cli(['--url', 'http://x', 'stats']), 2, /^beanline: "http:\/\/x": the scheme must be beanstalk:\/\//);
   failed(await cli([]), 2, /^Usage: beanline/);
 });
 
-test('the server comes from --url, else $BEANSTALKD_URL; an unreachable one fails in one line', async (t) => {
+test('the server comes from --url, else $BEANSTALKD_URL; an unreachable one fails in one line (exit 3)', async (t) => {
   const url = await serverUrl(t);
   assert.ok(ok(await cli(['stats'], { env: { BEANSTALKD_URL: url } })).length > 20);
-  failed(await cli(['stats'], { env: { BEANSTALKD_URL: `${url},${url}x` } }), 2, /^beanline: several servers are not supported yet/);
-  failed(await cli(['--url', 'beanstalk://127.0.0.1:1', 'stats']), 1, /^beanline: .*ECONNREFUSED/);
+  failed(await cli(['stats'], { env: { BEANSTALKD_URL: `${url},beanstalk://127.0.0.1:notaport` } }), 2, /^beanline: .*port/);
+  failed(await cli(['--url', 'beanstalk://127.0.0.1:1', 'stats']), 3, /^beanline: .*ECONNREFUSED/);
 });
 
 test('server runs the embedded beanstalkd in the foreground until SIGTERM', async (t) => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bodyLines, describeBody, formatBody } from '../../src/observe/body.js';
+import { bodyJson, bodyLines, bodySummary, describeBody, formatBody } from '../../src/observe/body.js';
 import { withFailure, type JobEnvelope } from '../../src/jobs/envelope.js';
 
 const ENVELOPE: JobEnvelope = {
@@ -94,4 +94,21 @@ test('long envelope args are cut, with a note', () => {
   const lines = formatBody(Buffer.from(JSON.stringify(big)), { maxJsonChars: 20 }).split('\n');
   assert.ok(lines.includes(`args: ${JSON.stringify('x'.repeat(100)).slice(0, 20)}`));
   assert.ok(lines.includes('... 82 more characters of args not shown'));
+});
+
+test('a one-line summary: the type and failure of an envelope, the start of text, the size of binary', () => {
+  const failed = withFailure(ENVELOPE, new Error('SMTP\nrefused <b>'), new Date('2026-01-01T00:00:00Z'));
+  assert.equal(bodySummary(Buffer.from(JSON.stringify(ENVELOPE))), 'SendMail');
+  assert.equal(bodySummary(Buffer.from(JSON.stringify(failed))), 'SendMail: SMTP refused <b>');
+  assert.equal(bodySummary(Buffer.from('line one\n  line two')), 'line one line two');
+  assert.equal(bodySummary(Buffer.from('x'.repeat(100)), 10), `${'x'.repeat(9)}…`);
+  assert.equal(bodySummary(Buffer.alloc(0)), '(empty)');
+  assert.equal(bodySummary(Buffer.from([0, 1, 2])), '(binary, 3 bytes)');
+});
+
+test('bodies for JSON output are whole: an envelope as itself, text uncut, binary as base64', () => {
+  assert.deepEqual(bodyJson(Buffer.from(JSON.stringify(ENVELOPE))), { kind: 'envelope', bytes: JSON.stringify(ENVELOPE).length, envelope: ENVELOPE });
+  const long = 'y'.repeat(10_000);
+  assert.deepEqual(bodyJson(Buffer.from(long)), { kind: 'text', bytes: 10_000, text: long });
+  assert.deepEqual(bodyJson(Buffer.from([0, 255])), { kind: 'binary', bytes: 2, base64: 'AP8=' });
 });

@@ -1,13 +1,17 @@
-/** `beanline stats`: the server's stats, one aligned `key: value` line each. */
+/** `beanline stats`: each server's stats, one aligned `key: value` line each. */
 import type { Command } from 'commander';
-import { aligned, print, withClient } from '../context.js';
+import { aligned, print, printJson, wantsJson, withServers } from '../context.js';
+import { perServer } from '../servers.js';
 
 export function register(program: Command): void {
   program
     .command('stats')
-    .description("the server's stats")
+    .option('--json', 'one JSON document: the stats object (an array of them, each with its server, for several servers)')
+    .description("each server's stats")
+    .addHelpText('after', '\nExample:\n  beanline stats --json | jq .currentJobsReady')
     .action(async (_options: object, command: Command) => {
-      const stats = await withClient(command, (client) => client.stats());
-      print(aligned(stats));
+      const answers = await withServers(command, (servers) => Promise.all(servers.map(async ({ url, client }) => ({ server: url, ...(await client.stats()) }))), { partial: true });
+      if (wantsJson(command)) printJson(answers.length === 1 ? answers[0] : answers);
+      else print(perServer(answers, ({ server: _server, ...stats }) => aligned(stats)));
     });
 }
