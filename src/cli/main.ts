@@ -14,6 +14,7 @@ import { register as registerKick } from './commands/kick.js';
 import { register as registerPause } from './commands/pause.js';
 import { register as registerPeek } from './commands/peek.js';
 import { register as registerPut } from './commands/put.js';
+import { register as registerSchedules } from './commands/schedules.js';
 import { register as registerServer } from './commands/server.js';
 import { register as registerStats } from './commands/stats.js';
 import { register as registerTube } from './commands/tube.js';
@@ -44,6 +45,7 @@ function program(): Command {
     registerKickJob,
     registerBury,
     registerPause,
+    registerSchedules,
     registerServer,
   ]) {
     register(root);

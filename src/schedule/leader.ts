@@ -14,7 +14,7 @@ import { ConnectionError, NotFoundError } from '../errors.js';
 import { enqueueScheduled } from '../jobs/define.js';
 import { dueTicks, type Due } from './due.js';
 import { keepLease, releaseLease, stuckLeases } from './lease.js';
-import { type LastTicks, type ScheduleRecord } from './record.js';
+import { type LastTicks, type RecordedPlan, type ScheduleRecord } from './record.js';
 import type { CheckedSchedule } from './schedules.js';
 import { Sleeper } from './sleeper.js';
 import { sweepRecord, writeRecord } from './store.js';
@@ -114,7 +114,8 @@ export class Leader {
     const schedules = new Map(swept.record.schedules);
     for (const schedule of this.host.schedules) {
       // A schedule never recorded starts now: its ticks from before it existed are not missed ones.
-      if (!schedules.has(schedule.id)) schedules.set(schedule.id, { handled: now, last: null });
+      const entry = schedules.get(schedule.id) ?? { handled: now, last: null };
+      schedules.set(schedule.id, { ...entry, plan: planOf(schedule, entry.handled) });
     }
     // Leases of earlier leaders that are still reserved past their TTR: followers must discount them.
     const earlier = [swept.record.lease, ...swept.record.stale].filter((id): id is number => id !== null && id !== this.leaseId);
@@ -199,7 +200,7 @@ export class Leader {
       // Partly enqueued: handled only up to the last tick put, so the rest is tried again.
       const handled = complete ? (due.handled ?? before.handled) : (newest ?? before.handled);
       const last = newest === undefined ? before.last : { tick: newest, by: this.host.name, at: now };
-      schedules.set(schedule.id, { handled, last });
+      schedules.set(schedule.id, { handled, last, plan: planOf(schedule, handled) });
       if (due.missed !== null && complete) {
         this.host.missed({ id: schedule.id, policy: schedule.misfire, ...due.missed });
       }
@@ -264,4 +265,9 @@ export class Leader {
       return false;
     }
   }
+}
+
+/** What operators are shown of a schedule in the record. */
+function planOf(schedule: CheckedSchedule, handled: Date): RecordedPlan {
+  return { cron: schedule.cron.expression, timezone: schedule.cron.timezone, misfire: schedule.misfire, type: schedule.job.type, next: schedule.cron.next(handled) };
 }

@@ -13,10 +13,27 @@ export interface LastTick {
   readonly at: Date;
 }
 
+/**
+ * How the leader that wrote the record was told to run a schedule: written for operators (`beanline
+ * schedules`, the dashboard), who see the record but not the schedulers' code. Never read back by a
+ * scheduler: each runs the schedules it was given.
+ */
+export interface RecordedPlan {
+  readonly cron: string;
+  readonly timezone: string;
+  readonly misfire: string;
+  /** The job type the schedule enqueues. */
+  readonly type: string;
+  /** The next tick after `handled`, when the record was written; null when the cron has no more. */
+  readonly next: Date | null;
+}
+
 export interface ScheduleRecord {
   /** Every tick up to this instant is handled: enqueued, or passed over by the misfire policy. */
   readonly handled: Date;
   readonly last: LastTick | null;
+  /** Absent in records written before beanline wrote plans. */
+  readonly plan?: RecordedPlan;
 }
 
 export interface LastTicks {
@@ -40,6 +57,7 @@ export function encodeLastTicks(record: LastTicks): string {
     schedules[id] = {
       handled: entry.handled.toISOString(),
       last: entry.last === null ? null : { tick: entry.last.tick.toISOString(), by: entry.last.by, at: entry.last.at.toISOString() },
+      ...(entry.plan === undefined ? {} : { plan: { ...entry.plan, next: entry.plan.next?.toISOString() ?? null } }),
     };
   }
   return JSON.stringify({ kind: KIND, seq: record.seq, lease: record.lease, stale: record.stale, schedules });
@@ -68,12 +86,21 @@ function readEntry(entry: unknown): ScheduleRecord | null {
   if (!isObject(entry)) return null;
   const handled = readDate(entry['handled']);
   if (handled === null) return null;
+  const plan = readPlan(entry['plan']);
+  const withPlan = plan === null ? {} : { plan };
   const last = entry['last'];
-  if (!isObject(last)) return { handled, last: null };
+  if (!isObject(last)) return { handled, last: null, ...withPlan };
   const tick = readDate(last['tick']);
   const at = readDate(last['at']);
-  if (tick === null || at === null || typeof last['by'] !== 'string') return { handled, last: null };
-  return { handled, last: { tick, at, by: last['by'] } };
+  if (tick === null || at === null || typeof last['by'] !== 'string') return { handled, last: null, ...withPlan };
+  return { handled, last: { tick, at, by: last['by'] }, ...withPlan };
+}
+
+function readPlan(plan: unknown): RecordedPlan | null {
+  if (!isObject(plan)) return null;
+  const { cron, timezone, misfire, type } = plan;
+  if (typeof cron !== 'string' || typeof timezone !== 'string' || typeof misfire !== 'string' || typeof type !== 'string') return null;
+  return { cron, timezone, misfire, type, next: readDate(plan['next']) };
 }
 
 /**
@@ -82,22 +109,24 @@ function readEntry(entry: unknown): ScheduleRecord | null {
  * schedulers briefly both believed they led; neither may move a schedule back.
  */
 export function mergeLastTicks(a: LastTicks, b: LastTicks): LastTicks {
+  const newer = b.seq > a.seq ? b : a;
   const schedules = new Map(a.schedules);
   for (const [id, entry] of b.schedules) {
     const other = schedules.get(id);
-    schedules.set(id, other === undefined ? entry : mergeEntry(other, entry));
+    schedules.set(id, other === undefined ? entry : mergeEntry(other, entry, newer === b));
   }
-  const newer = b.seq > a.seq ? b : a;
   const older = newer === a ? b : a;
   // The older copy's lease is one the newer writer replaced: keep its id among the stale.
   const stale = [...new Set([...a.stale, ...b.stale, ...(older.lease === null || older.lease === newer.lease ? [] : [older.lease])])];
   return { seq: newer.seq, schedules, lease: newer.lease, stale };
 }
 
-function mergeEntry(a: ScheduleRecord, b: ScheduleRecord): ScheduleRecord {
+/** The later of each; the plan of the newer copy (the schedules may have been changed since). */
+function mergeEntry(a: ScheduleRecord, b: ScheduleRecord, bIsNewer: boolean): ScheduleRecord {
   const handled = a.handled >= b.handled ? a.handled : b.handled;
   const last = a.last === null ? b.last : b.last === null ? a.last : a.last.tick >= b.last.tick ? a.last : b.last;
-  return { handled, last };
+  const plan = bIsNewer ? (b.plan ?? a.plan) : (a.plan ?? b.plan);
+  return plan === undefined ? { handled, last } : { handled, last, plan };
 }
 
 function readDate(value: unknown): Date | null {

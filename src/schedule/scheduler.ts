@@ -25,7 +25,7 @@ export const DEFAULT_LEASE_TTR = 10;
 const MIN_LEASE_TTR = 2;
 const MAX_LEASE_TTR = 3600;
 /** The record of last ticks lives in the lock tube's name plus this. */
-const RECORD_SUFFIX = '.ticks';
+export const RECORD_SUFFIX = '.ticks';
 /**
  * How late a takeover may find the oldest due tick and still fire it as a handover rather than
  * apply the misfire policy: two lease TTRs (a frozen leader's lease, and a follower's poll and

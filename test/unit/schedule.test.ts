@@ -280,6 +280,19 @@ describe('the record of last ticks', () => {
     assert.deepEqual(decodeLastTicks(Buffer.from(encodeLastTicks(original))), original);
   });
 
+  test('carries each schedule\'s plan for operators; the newer copy\'s plan wins a merge', () => {
+    const plan = { cron: '*/5 * * * *', timezone: 'Europe/Berlin', misfire: 'once', type: 'Report', next: at('2025-01-01T00:05:00Z') };
+    const withPlan = (seq: number, cron: string): LastTicks => {
+      const base = record(seq, '2025-01-01T00:00:00Z', null);
+      return { ...base, schedules: new Map([['s', { handled: at('2025-01-01T00:00:00Z'), last: null, plan: { ...plan, cron } }]]) };
+    };
+    const original = withPlan(3, plan.cron);
+    assert.deepEqual(decodeLastTicks(Buffer.from(encodeLastTicks(original))), original);
+    assert.equal(mergeLastTicks(withPlan(4, 'old'), withPlan(5, 'new')).schedules.get('s')?.plan?.cron, 'new');
+    assert.equal(mergeLastTicks(withPlan(5, 'new'), withPlan(4, 'old')).schedules.get('s')?.plan?.cron, 'new');
+    assert.equal(decodeLastTicks(Buffer.from(encodeLastTicks(record(1, '2025-01-01T00:00:00Z', null))))?.schedules.get('s')?.plan, undefined, 'a record without plans reads as before');
+  });
+
   test('anything else in its tube is not a record', () => {
     for (const body of ['', 'not json', '[]', '{"seq":1,"schedules":{}}', '{"kind":"other","seq":1,"schedules":{}}']) {
       assert.equal(decodeLastTicks(Buffer.from(body)), null, body);

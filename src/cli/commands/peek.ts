@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Job } from '../../protocol/commands.js';
 import { bodyJson, formatBody } from '../../observe/body.js';
 import { checkTube } from '../../protocol/validate.js';
-import { CliFailure, UsageError, print, printJson, wantsJson, withServers } from '../context.js';
+import { CliFailure, UsageError, print, printJson, serverUrls, wantsJson, withServers } from '../context.js';
 import { perServer } from '../servers.js';
 
 const STATES = ['ready', 'delayed', 'buried'] as const;
@@ -49,6 +49,6 @@ export function register(program: Command): void {
         const shown = jobs.map((job) => ({ ...job, body: bodyJson(job.body) }));
         return printJson(shown.length === 1 ? shown[0] : shown);
       }
-      print(perServer(jobs, (job) => [`id: ${job.id}`, formatBody(job.body)]));
+      print(perServer(jobs, (job) => [`id: ${job.id}`, formatBody(job.body)], serverUrls(command).length > 1));
     });
 }

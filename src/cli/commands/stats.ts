@@ -1,6 +1,6 @@
 /** `beanline stats`: each server's stats, one aligned `key: value` line each. */
 import type { Command } from 'commander';
-import { aligned, print, printJson, wantsJson, withServers } from '../context.js';
+import { aligned, print, printJson, serverUrls, wantsJson, withServers } from '../context.js';
 import { perServer } from '../servers.js';
 
 export function register(program: Command): void {
@@ -12,6 +12,6 @@ export function register(program: Command): void {
     .action(async (_options: object, command: Command) => {
       const answers = await withServers(command, (servers) => Promise.all(servers.map(async ({ url, client }) => ({ server: url, ...(await client.stats()) }))), { partial: true });
       if (wantsJson(command)) printJson(answers.length === 1 ? answers[0] : answers);
-      else print(perServer(answers, ({ server: _server, ...stats }) => aligned(stats)));
+      else print(perServer(answers, ({ server: _server, ...stats }) => aligned(stats), serverUrls(command).length > 1));
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { NotFoundError } from '../../errors.js';
 import { checkTube } from '../../protocol/validate.js';
-import { CliFailure, aligned, print, printJson, wantsJson, withServers } from '../context.js';
+import { CliFailure, aligned, print, printJson, serverUrls, wantsJson, withServers } from '../context.js';
 import { perServer } from '../servers.js';
 
 export function register(program: Command): void {
@@ -31,6 +31,6 @@ export function register(program: Command): void {
       );
       if (answers.length === 0) throw new CliFailure(`tube ${name} not found`);
       if (wantsJson(command)) printJson(answers.length === 1 ? answers[0] : answers);
-      else print(perServer(answers, ({ server: _server, ...stats }) => aligned(stats)));
+      else print(perServer(answers, ({ server: _server, ...stats }) => aligned(stats), serverUrls(command).length > 1));
     });
 }

@@ -1,7 +1,7 @@
 /** `beanline tubes`: every tube with its job counts, as a table (a server column for several servers). */
 import type { Command } from 'commander';
 import type { TubeStats } from '../../protocol/stats.js';
-import { print, printJson, wantsJson, withServers } from '../context.js';
+import { print, printJson, serverUrls, wantsJson, withServers } from '../context.js';
 import { table } from '../table.js';
 
 const HEADINGS = ['tube', 'ready', 'reserved', 'delayed', 'buried', 'urgent', 'waiting', 'paused', 'total'] as const;
@@ -39,12 +39,12 @@ export function register(program: Command): void {
               return stats.filter((one): one is TubeStats => one !== null).map((one) => ({ server: url, ...one }));
             }),
           );
-          return { several: servers.length > 1, tubes: each.flat() };
+          return { several: serverUrls(command).length > 1, tubes: each.flat() };
         },
         { partial: true },
       );
       if (wantsJson(command)) return printJson(tubes.tubes);
       const rows = tubes.tubes.map((one) => (tubes.several ? [one.server, ...tubeRow(one)] : tubeRow(one)));
-      print(table(tubes.several ? ['server', ...HEADINGS] : [...HEADINGS], rows));
+      print(tubes.several ? table(['server', ...HEADINGS], rows, 2) : table([...HEADINGS], rows));
     });
 }
