@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { Client } from '../client.js';
 import { ConnectionError, InvalidArgumentError, NotFoundError, ProtocolError, TimeoutError } from '../errors.js';
 import { DEFAULT_HOST, DEFAULT_PORT, parseUrl, type ConnectOptions } from '../options.js';
+import type { ServerHandle } from '../observe/snapshot.js';
 import { checkTube } from '../protocol/validate.js';
 
 /** Bad input from the operator: exit code 2. */
@@ -21,11 +22,7 @@ export class CliFailure extends Error {
 const CONNECT_TIMEOUT_MS = 5_000;
 const COMMAND_TIMEOUT_MS = 15_000;
 
-/** A server of the command line: the URL as the operator gave it, and a client on it. */
-export interface ServerHandle {
-  readonly url: string;
-  readonly client: Client;
-}
+export type { ServerHandle } from '../observe/snapshot.js';
 
 /** The command could not reach a server (or what answered is not beanstalkd): exit code 3. */
 export class Unreachable extends Error {

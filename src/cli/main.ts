@@ -18,6 +18,7 @@ import { register as registerSchedules } from './commands/schedules.js';
 import { register as registerServer } from './commands/server.js';
 import { register as registerStats } from './commands/stats.js';
 import { register as registerTube } from './commands/tube.js';
+import { register as registerTop } from './commands/top.js';
 import { register as registerTubes } from './commands/tubes.js';
 import { explain } from './context.js';
 
@@ -47,6 +48,7 @@ function program(): Command {
     registerPause,
     registerSchedules,
     registerServer,
+    registerTop,
   ]) {
     register(root);
   }
