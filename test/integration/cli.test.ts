@@ -172,19 +172,24 @@ test('server runs the embedded beanstalkd in the foreground until SIGTERM', asyn
   failed(await cli(['server', '--port', '70000']), 2, 'beanline: --port must be at most 65535, got 70000');
 });
 
-test("import 'beanline' loads neither the CLI nor commander", () => {
+/** What only the command line and the dashboard use. */
+const OPERATOR_PACKAGES = ['commander', 'cli-progress', 'log-update', 'picocolors', 'uplot'];
+
+test("import 'beanline' loads neither the CLI, the dashboard nor their libraries", () => {
   const root = fileURLToPath(new URL('../../src/', import.meta.url));
   const seen = new Set<string>();
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     seen.add(file);
     const code = readFileSync(file, 'utf8');
-    assert.ok(!/from ['"]commander['"]/.test(code), `${file} imports commander`);
+    for (const [, name] of code.matchAll(/(?:from|import)\s*\(?\s*['"]([^.'"][^'"]*)['"]/g)) {
+      assert.ok(!OPERATOR_PACKAGES.includes(name ?? ''), `${file} imports ${name}`);
+    }
     for (const [, spec] of code.matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
       visit(path.resolve(path.dirname(file), spec ?? ''));
     }
   };
   visit(path.join(root, 'index.js'));
   assert.ok(seen.size > 10, 'the walk followed the imports');
-  assert.ok(![...seen].some((file) => file.includes(`${path.sep}cli${path.sep}`)), 'no file of src/cli');
+  assert.ok(![...seen].some((file) => /[/\\](cli|dashboard)[/\\]/.test(file)), 'no file of src/cli or src/dashboard');
 });
