@@ -31,6 +31,7 @@ function program(): Command {
     .description('inspect and act on beanstalkd servers')
     .option('--url <url>', 'a server, beanstalk://host:port; repeat it or separate URLs by commas for several (default $BEANSTALKD_URL, else beanstalk://127.0.0.1:11300)', collect)
     .showHelpAfterError('(beanline --help lists the commands)')
+    .addHelpText('after', '\nExit codes: 0 done, 1 the command failed, 2 bad input, 3 no server reached.\nEvery command has --help with an example: beanline jobs --help')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`beanline: ${text.replace(/^error: /, '')}`) });
   for (const register of [

@@ -193,3 +193,15 @@ test("import 'beanline' loads neither the CLI, the dashboard nor their libraries
   assert.ok(seen.size > 10, 'the walk followed the imports');
   assert.ok(![...seen].some((file) => /[/\\](cli|dashboard)[/\\]/.test(file)), 'no file of src/cli or src/dashboard');
 });
+
+test('every command has --help with an example, and the program lists the exit codes', async () => {
+  const root = ok(await cli(['--help']));
+  assert.ok(root.some((line) => line.startsWith('Exit codes: 0 done, 1 the command failed, 2 bad input, 3 no server reached')), root.join('\n'));
+  const commands = root
+    .slice(root.indexOf('Commands:') + 1)
+    .map((line) => /^  ([a-z-]+)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined && name !== 'help');
+  assert.ok(commands.length >= 15, commands.join(', '));
+  const helps = await Promise.all(commands.map((name) => cli([name, '--help'])));
+  for (const [index, help] of helps.entries()) assert.match(help.stdout, /\nExamples?:\n {2}beanline /, `beanline ${commands[index]} --help`);
+});

@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'the address to listen on', '127.0.0.1')
     .option('--port <port>', 'the port (0: a free one)', '11300')
     .description('runs an in-memory beanstalkd in the foreground (for development and tests: no binlog)')
+    .addHelpText('after', '\nExample:\n  beanline server --port 11300    # Ctrl-C stops it; SIGUSR1 drains it')
     .action(async (flags: ServerFlags) => {
       const port = wholeNumber('--port', flags.port);
       if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
@@ -27,5 +28,7 @@ export function register(program: Command): void {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      // As beanstalkd: SIGUSR1 puts the server in drain mode (puts refused with DRAINING).
+      process.on('SIGUSR1', () => server.drain());
     });
 }
