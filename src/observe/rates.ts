@@ -169,7 +169,8 @@ function rate(now: number, before: number, seconds: number): number {
   return (now - before) / seconds;
 }
 
-function emptyRow(name: string): TubeRates {
+/** A tube's row before any server's figures are added to it. */
+export function emptyRow(name: string): TubeRates {
   return {
     name,
     ready: 0,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatRate, maxScroll, renderFrame, sparkline, type FrameOptions } from '../../src/observe/frame.js';
-import type { RatesView, ServerRates, TubeRates } from '../../src/observe/rates.js';
+import { emptyRow, type RatesView, type ServerRates, type TubeRates } from '../../src/observe/rates.js';
 
 const AT = new Date(2026, 0, 2, 3, 4, 5).getTime();
 const PLAIN: FrameOptions = { width: 200, height: 50, scroll: 0, color: false };
@@ -26,22 +26,7 @@ function server(given: Partial<ServerRates> = {}): ServerRates {
 }
 
 function tube(name: string, given: Partial<TubeRates> = {}): TubeRates {
-  return {
-    name,
-    ready: 0,
-    reserved: 0,
-    delayed: 0,
-    buried: 0,
-    urgent: 0,
-    waiting: 0,
-    pausedSecondsLeft: 0,
-    total: 0,
-    putsPerSecond: 0,
-    deletesPerSecond: 0,
-    history: [],
-    servers: ['beanstalk://127.0.0.1:11300'],
-    ...given,
-  };
+  return { ...emptyRow(name), servers: ['beanstalk://127.0.0.1:11300'], ...given };
 }
 
 function view(servers: ServerRates[], tubes: TubeRates[]): RatesView {
