@@ -4,15 +4,18 @@
  *
  * The range, found honestly: ids are handed out in order, one per put, never reused. A probe job
  * (put delayed into a tube of its own, deleted at once) has the highest id there is; the scan walks
- * down from just below it. `stats` tells how many jobs the server holds, and counting down the scan
- * stops once it has seen that many: it costs a command per id between the newest and the oldest job
- * alive, not per id ever used. Jobs put after the probe are not listed. The probe comes before the
- * count, so a job put or deleted in between can only make the scan walk further, never miss a job.
+ * down from just below it. The server counts its jobs (per tube and state, with `stats-tube`), so
+ * counting down the scan stops once it has seen as many jobs as the filter's tube and state allow:
+ * it costs a command per id between the newest and the oldest such job, not per id ever used, and
+ * when there are none it costs one `stats` and puts no probe. Jobs put after the probe are not
+ * listed. The count is taken again after the probe, so a job put or deleted in between can only
+ * make the scan walk further, never miss a job; one that changes state during the scan may be
+ * missed, as it would be by a listing taken a moment earlier.
  */
 import type { Client } from '../client.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { parseEnvelope, type JobEnvelope } from '../jobs/envelope.js';
-import type { JobStats } from '../protocol/stats.js';
+import type { JobStats, TubeStats } from '../protocol/stats.js';
 import { bodyMatch, checkFilter, needsBody, statsMatch, type JobFilter } from './filter.js';
 
 /** The tube of the probe job: nothing watches it, and it is empty again at once. */
@@ -32,7 +35,7 @@ export interface ScanProgress {
   readonly scanned: number;
   /** Ids the scan may ask about at most (it usually stops well before). */
   readonly total: number;
-  /** Jobs seen, whatever the filter. */
+  /** Jobs seen that pass the filter's tube and state (the scan stops at as many as the server counts). */
   readonly found: number;
   /** Jobs that passed the filter. */
   readonly matched: number;
@@ -64,11 +67,12 @@ export async function* scanJobs(client: Client, options: ScanOptions = {}): Asyn
   const batch = options.batch ?? DEFAULT_BATCH;
   const fetchBodies = options.bodies !== false || needsBody(filter);
 
+  if ((await countAllowed(client, filter)) === 0) return;
   const top = await highestId(client);
-  const stats = await client.stats();
-  const alive = stats.currentJobsReady + stats.currentJobsReserved + stats.currentJobsDelayed + stats.currentJobsBuried;
+  const allowed = await countAllowed(client, filter);
   const total = top - 1;
   let scanned = 0;
+  /** Jobs seen that pass the tube and state parts of the filter. */
   let found = 0;
   let matched = 0;
 
@@ -83,16 +87,16 @@ export async function* scanJobs(client: Client, options: ScanOptions = {}): Asyn
   };
   askMore();
   try {
-    while (inFlight.length > 0 && found < alive && matched < limit && options.signal?.aborted !== true) {
+    while (inFlight.length > 0 && found < allowed && matched < limit && options.signal?.aborted !== true) {
       const answers = await (inFlight.shift() as Promise<Answer[]>);
       scanned += answers.length;
       const wanted: { id: number; stats: JobStats }[] = [];
       for (const answer of answers) {
-        if (answer.stats === null) continue;
+        if (answer.stats === null || !statsMatch(filter, answer.stats)) continue;
         found += 1;
-        if (statsMatch(filter, answer.stats)) wanted.push({ id: answer.id, stats: answer.stats });
+        wanted.push({ id: answer.id, stats: answer.stats });
       }
-      if (found < alive) askMore();
+      if (found < allowed) askMore();
       const bodies = fetchBodies ? await Promise.all(wanted.map(({ id }) => client.peek(id))) : null;
       for (const [index, { id, stats: jobStats }] of wanted.entries()) {
         const job = bodies === null ? null : bodies[index];
@@ -131,6 +135,29 @@ function askBatch(client: Client, from: number, size: number): Promise<Answer[]>
     );
   }
   return Promise.all(asks);
+}
+
+/** How many jobs the server holds now that the filter's tube and state allow (type and text aside). */
+export async function countAllowed(client: Client, filter: JobFilter): Promise<number> {
+  let counts: Pick<TubeStats, 'currentJobsReady' | 'currentJobsReserved' | 'currentJobsDelayed' | 'currentJobsBuried'>;
+  if (filter.tube === undefined) counts = await client.stats();
+  else {
+    const tube = await client.statsTube(filter.tube).catch((error: unknown) => (error instanceof NotFoundError ? null : Promise.reject(error)));
+    if (tube === null) return 0;
+    counts = tube;
+  }
+  switch (filter.state) {
+    case 'ready':
+      return counts.currentJobsReady;
+    case 'reserved':
+      return counts.currentJobsReserved;
+    case 'delayed':
+      return counts.currentJobsDelayed;
+    case 'buried':
+      return counts.currentJobsBuried;
+    case undefined:
+      return counts.currentJobsReady + counts.currentJobsReserved + counts.currentJobsDelayed + counts.currentJobsBuried;
+  }
 }
 
 /** The id the next put would get: a probe job's id, the probe deleted at once. */

@@ -116,6 +116,11 @@ function camelCase(key: string): string {
   return key.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
+/** The known fields' names, converted once: a job scan reads a stats-job reply per id. */
+const CAMEL_KEYS: ReadonlyMap<string, string> = new Map(
+  [SERVER_FIELDS, JOB_FIELDS, TUBE_FIELDS].flatMap((fields) => Object.keys(fields).map((key) => [key, camelCase(key)] as const)),
+);
+
 function parseFlat(body: Buffer, fields: Record<string, FieldKind>, what: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const line of body.toString('utf8').split('\n')) {
@@ -126,7 +131,7 @@ function parseFlat(body: Buffer, fields: Record<string, FieldKind>, what: string
     const raw = line.slice(colon + 2);
     const kind = Object.hasOwn(fields, key) ? fields[key] : undefined;
     // Unknown fields (from a newer server) are kept, unconverted, rather than dropped.
-    out[camelCase(key)] = kind === undefined ? raw : convert(raw, kind, key, what);
+    out[CAMEL_KEYS.get(key) ?? camelCase(key)] = kind === undefined ? raw : convert(raw, kind, key, what);
   }
   return out;
 }
