@@ -1,10 +1,13 @@
 /**
  * `npm test`: the unit tests, then the integration tests against a real beanstalkd, then against
  * beanline's embedded server; on a machine without beanstalkd, all of them against the embedded
- * server, with the few tests that need beanstalkd itself (a binlog) skipped and saying so.
+ * server, with the few tests that need beanstalkd itself (a binlog) skipped and saying so. The
+ * dashboard's browser tests and top's tmux tests are skipped, saying so, where Chromium or tmux
+ * is missing.
  *
  * With BEANLINE_REQUIRE_BEANSTALKD=1 (CI sets it) a missing beanstalkd, or any test skipped in the
- * run against it, fails the run: CI always holds everything to the real server.
+ * run against it, fails the run: CI always holds everything to the real server, in a real browser
+ * and under tmux.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +22,7 @@ const files = (dir: string, except: readonly string[] = []): string[] =>
     .map((name) => path.join(here, dir, name));
 
 /** Tests that do not depend on which server runs: once is enough. */
-const ONCE = ['package.test.js', 'differential.test.js'];
+const ONCE = ['package.test.js', 'differential.test.js', 'dashboard-browser.test.js'];
 
 interface Pass {
   readonly label: string;
@@ -79,7 +82,7 @@ let failed = false;
 for (const pass of passes) {
   const outcome = await run(pass);
   if (outcome.code !== 0) failed = true;
-  if (outcome.skipped > 0) console.log(`${pass.label}: ${outcome.skipped} skipped (they need beanstalkd on PATH)`);
+  if (outcome.skipped > 0) console.log(`${pass.label}: ${outcome.skipped} skipped (each says what it needs: beanstalkd on PATH, chromium or tmux)`);
   if (requireBeanstalkd && pass.server === 'beanstalkd' && outcome.skipped > 0) {
     console.error(`BEANLINE_REQUIRE_BEANSTALKD=1: ${outcome.skipped} test(s) skipped in the run against beanstalkd`);
     failed = true;

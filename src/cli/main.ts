@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { register as registerBury } from './commands/bury.js';
+import { register as registerDashboard } from './commands/dashboard.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerJob } from './commands/job.js';
 import { register as registerJobs } from './commands/jobs.js';
@@ -49,6 +50,7 @@ function program(): Command {
     registerPause,
     registerSchedules,
     registerServer,
+    registerDashboard,
     registerTop,
   ]) {
     register(root);

@@ -15,7 +15,7 @@ import { after, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../src/index.js';
 import { ownServer, within } from '../helpers/harness.js';
-import type { TestServer } from '../helpers/server.js';
+import { freePort, type TestServer } from '../helpers/server.js';
 
 const BOUND_MS = 20_000;
 /** The checkout: this file runs from dist/test/integration/. */
@@ -250,6 +250,24 @@ const scenarios: Record<string, (server: TestServer, observer: Client, t: TestCo
     const output = await runToExit('pool', server);
     assert.match(output, /1 ready in emails/);
     assert.equal((await observer.stats()).currentConnections, 1, 'the pool closed its connections');
+  },
+  'dashboard-mount': async (server) => {
+    // The snippet listens on $PORT: a free one, for this run only.
+    const port = await freePort();
+    process.env['PORT'] = String(port);
+    const program = new Program('dashboard-mount', server);
+    delete process.env['PORT'];
+    await program.printed(new RegExp(`dashboard on http://127\\.0\\.0\\.1:${port}/queues/`));
+    const overview = await fetch(`http://127.0.0.1:${port}/queues/api/overview`, { signal: AbortSignal.timeout(BOUND_MS) });
+    assert.equal(overview.status, 200);
+    const view = (await overview.json()) as { servers: Array<{ url: string; up: boolean }> };
+    assert.deepEqual(view.servers.map(({ url, up }) => ({ url, up })), [{ url: server.url, up: true }]);
+    const bare = await fetch(`http://127.0.0.1:${port}/queues`, { redirect: 'manual', signal: AbortSignal.timeout(BOUND_MS) });
+    assert.equal(bare.headers.get('location'), '/queues/');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(BOUND_MS) })).status, 404);
+    program.kill('SIGTERM');
+    const { code, signal, output } = await program.exit();
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `it exits on SIGTERM, cleanly:\n${output}`);
   },
   'testing-embedded-server': async (server, observer) => {
     // A node:test file run as a program: it exits non-zero if its test fails. Under `node --test`
