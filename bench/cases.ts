@@ -2,8 +2,9 @@
  * The cases, and what each client does in each: a plan the child process carries out.
  */
 import type { AdapterInfo } from './adapters/index.js';
+import { BULK_TUBE, LOOP_IDS, SCAN_TUBES } from './scan-layout.js';
 
-export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h';
+export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j';
 
 export interface CaseDef {
   id: CaseId;
@@ -14,6 +15,11 @@ export interface CaseDef {
   peers: boolean;
   /** When set, only these clients take part (a case of an API no other client has). */
   clients?: readonly string[];
+  /**
+   * Runs without the warm-up: what it measures is a one-off operation (a scan, a CLI run), done
+   * cold by the operator too.
+   */
+  cold?: boolean;
   plan(adapter: AdapterInfo, jobs: number): Work;
 }
 
@@ -28,7 +34,15 @@ export type Work =
   /** beanline's Worker runs `jobs` defineJob jobs at `concurrency`. */
   | { kind: 'worker'; jobs: number; concurrency: number }
   /** `jobs` puts through one beanline Cluster of `servers` servers into `tube`, `window` outstanding at a time. */
-  | { kind: 'cluster-put'; jobs: number; window: number; tube: string; servers: number };
+  | { kind: 'cluster-put'; jobs: number; window: number; tube: string; servers: number }
+  /**
+   * `jobs` jobs filled in by the parent (scan-fill.ts), then the buried ones of `tube` looked for:
+   * with scanJobs when `loop` is null, else one id at a time from the highest down, over the first
+   * `loop` ids at most.
+   */
+  | { kind: 'scan'; jobs: number; tube: string; loop: number | null }
+  /** `jobs` buried jobs in `tube` filled in by the parent, then deleted by the CLI (`jobs --delete`). */
+  | { kind: 'bulk-delete'; jobs: number; tube: string };
 
 /**
  * The work, after `warmup` jobs of the same kind that run first, untimed but checked like the
@@ -44,6 +58,10 @@ export const NAMED_TUBE = 'bench-named';
 
 /** The tube a plan's jobs go into. */
 export const tubeOf = (work: Work): string => ('tube' in work ? work.tube : DEFAULT_TUBE);
+
+/** The cases whose server the parent fills with jobs of its own layout, and checks its own way. */
+export const isScanWork = (work: Work): work is Extract<Work, { kind: 'scan' | 'bulk-delete' }> =>
+  work.kind === 'scan' || work.kind === 'bulk-delete';
 
 /** How many servers a plan needs, each a fresh one of the run's kind: one but for the cluster case. */
 export const serverCount = (work: Work): number => (work.kind === 'cluster-put' ? work.servers : 1);
@@ -123,6 +141,28 @@ export const CASES: readonly CaseDef[] = [
     clients: ['beanline'],
     plan: (_, jobs) => ({ kind: 'cluster-put', jobs, window: PIPELINE_WINDOW, tube: DEFAULT_TUBE, servers: CLUSTER_SERVERS }),
   },
+  {
+    id: 'i',
+    title: `jobs scan: one tube's buried jobs among ${SCAN_TUBES.length} tubes (rates per id asked about)`,
+    jobs: 100_000,
+    peers: true,
+    // beanline's scanJobs against the one-at-a-time loop other tools run: beanline's own Client in
+    // the loop, so only the pipelining differs, and fivebeans to show what its users get.
+    clients: ['beanline', 'loop', 'fivebeans'],
+    cold: true,
+    // The loop covers the first ids only: at one round trip per id the whole range would take minutes.
+    plan: (adapter, jobs) => ({ kind: 'scan', jobs, tube: SCAN_TUBES[0], loop: adapter.name === 'beanline' ? null : LOOP_IDS }),
+  },
+  {
+    id: 'j',
+    title: 'bulk delete of buried jobs, `beanline jobs --delete` (rates per job deleted)',
+    jobs: 100_000,
+    peers: false,
+    // The built CLI as the operator runs it: beanline's alone.
+    clients: ['beanline'],
+    cold: true,
+    plan: (_, jobs) => ({ kind: 'bulk-delete', jobs, tube: BULK_TUBE }),
+  },
 ];
 
 /** How the client ran, for the table. */
@@ -141,11 +181,17 @@ export function describePlan(plan: Work, adapter: AdapterInfo): string {
       return `Worker, ${plan.concurrency} slots`;
     case 'cluster-put':
       return `Cluster of ${plan.servers}, ${plan.window.toLocaleString('en-US')} in flight`;
+    case 'scan':
+      if (plan.loop === null) return 'scanJobs: stats-job pipelined, then peek the matches';
+      return `loop: stats-job 1 at a time (peek each match), first ${Math.min(plan.loop, plan.jobs).toLocaleString('en-US')} ids`;
+    case 'bulk-delete':
+      return 'node dist/src/cli/main.js: scan, then stats-job + delete each';
   }
 }
 
 /** Whether the client runs in the case at all. */
 export function takesPart(caseDef: CaseDef, adapter: AdapterInfo): boolean {
+  if (adapter.onlyIn !== undefined && !adapter.onlyIn.includes(caseDef.id)) return false;
   if (caseDef.clients !== undefined) return caseDef.clients.includes(adapter.name);
   return caseDef.peers || !adapter.peer;
 }

@@ -5,8 +5,10 @@
 import { BENCH_JOB_TYPE, makeArgs, makeBody, Tally, type BodyArgs } from './bodies.js';
 import { adapterNamed, type AdapterModule } from './adapters/index.js';
 import { DEFAULT_TUBE, type Plan } from './cases.js';
+import { runDeleteCase } from './delete-case.js';
 import { drive } from './drive.js';
 import type { Library } from './library.js';
+import { scanLoop, scanPipelined } from './scan-case.js';
 import { cpuTimeNs } from './schedstat.js';
 import type { ChildResult, ChildTask, Timing } from './task.js';
 import { runWorkerCase } from './worker-case.js';
@@ -31,7 +33,8 @@ async function timed(work: () => Promise<unknown>): Promise<Timing> {
   return { elapsedMs, cpuUs: used.user + used.system, serverCpuNs };
 }
 
-type Outcome = Omit<ChildResult, 'maxRssKb' | 'error'> & { problems: string[] };
+/** `maxRssKb` only where the client is another process than this one (case (j)'s CLI). */
+type Outcome = Omit<ChildResult, 'maxRssKb' | 'error'> & { problems: string[]; maxRssKb?: number };
 
 /** The plan's warm-up operations untimed, then its jobs timed; tickets run on from one to the other. */
 async function warmThenTime(
@@ -113,13 +116,20 @@ async function carryOut(task: ChildTask): Promise<Outcome> {
       const { run, ...rest } = await runWorkerCase(libraryOf(client), port, plan, timed);
       return { timing: run, ...rest };
     }
+    case 'scan': {
+      const scan = plan.loop === null ? scanPipelined(libraryOf(client), port, plan, timed) : scanLoop(client, port, plan, timed);
+      const { timing, ids, problems } = await scan;
+      return { timing, units: ids, tally: null, enqueue: null, problems };
+    }
+    case 'bulk-delete':
+      return { ...(await runDeleteCase(port, plan, timed)), tally: null, enqueue: null };
   }
 }
 
 const result: ChildResult = await carryOut(task).then(
   ({ problems, ...outcome }) => ({
-    ...outcome,
     maxRssKb: process.resourceUsage().maxRSS,
+    ...outcome,
     error: problems.length === 0 ? null : problems.slice(0, 3).join('; '),
   }),
   (error: unknown) => ({

@@ -14,6 +14,7 @@ import { ADAPTERS, BASELINE } from './adapters/index.js';
 import { CASES, describePlan, takesPart, type CaseDef, type CaseId } from './cases.js';
 import { commitOf, machineLines } from './machine.js';
 import { describePlacement, PLACEMENTS, type Placement } from './placement.js';
+import { scanNotes } from './scan-notes.js';
 import { SERVER_KINDS, type ServerKind } from './server.js';
 import { baselineTable, formatNumber, markdownTable, serverTable, summarize, tableNotes, type Row } from './stats.js';
 import { judgeTargets, targetLines } from './targets.js';
@@ -127,6 +128,8 @@ const servers = [...new Set(list(args.servers) ?? [])].map((name) =>
 if (servers.length === 0) usageError('--servers: name at least one');
 if (cases.length === 0) usageError(`--only: no such case; known: ${CASES.map((c) => c.id).join(',')}`);
 
+const coldCases = cases.filter((c) => c.cold === true).map((c) => `(${c.id})`);
+const coldNote = coldCases.length === 0 ? '' : ` (none in ${coldCases.join(', ')})`;
 const machine = machineLines(adapters.some((adapter) => adapter.name === BASELINE) ? baselineDir : null);
 const rows: Row[] = cases.flatMap((caseDef: CaseDef) =>
   adapters
@@ -142,7 +145,7 @@ const started = Date.now();
 // Run r of every row before run r + 1 of any, so that a noisy minute spreads over all clients.
 for (let run = 1; run <= runs; run += 1) {
   for (const row of rows) {
-    const plan = { ...row.caseDef.plan(row.adapter, row.jobs), warmup };
+    const plan = { ...row.caseDef.plan(row.adapter, row.jobs), warmup: row.caseDef.cold === true ? 0 : warmup };
     const trial = await runTrial(row.adapter.name, plan, {
       server: row.server,
       timeoutMs,
@@ -175,7 +178,11 @@ const report = [
   '',
   ...machine,
   `- Placement: ${describePlacement(placement)}`,
-  `- Warm-up: ${warmup === 0 ? 'none (timed from the first job)' : `${formatNumber(warmup)} jobs per measurement, untimed, before the timed ones`}`,
+  `- Warm-up: ${
+    warmup === 0 || cases.every((c) => c.cold === true)
+      ? 'none (timed from the first job)'
+      : `${formatNumber(warmup)} jobs per measurement, untimed, before the timed ones${coldNote}`
+  }`,
   ...(servers.length === 1 && judgedOn === 'beanstalkd'
     ? []
     : [
@@ -187,6 +194,7 @@ const report = [
   markdownTable(allSummaries, !(servers.length === 1 && judgedOn === 'beanstalkd')),
   '',
   ...tableNotes(summaries),
+  ...scanNotes(summaries),
   '',
   ...(versusServers.length === 0
     ? []

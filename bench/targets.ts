@@ -1,7 +1,8 @@
 /**
- * The project's performance targets (issue 5; (g) from issue 11), judged from the measured rows:
- * met, not met, or not measured (a case or client left out of this run). A failed row never meets
- * anything. With a baseline in the run, each is judged for it too, so the two read side by side.
+ * The project's performance targets (issue 5; (g) from issue 11; (i), (j) from issue 15), judged
+ * from the measured rows: met, not met, or not measured (a case or client left out of this run). A
+ * failed row never meets anything. With a baseline in the run, each is judged for it too, so the
+ * two read side by side.
  */
 import { BASELINE } from './adapters/index.js';
 import type { CaseId } from './cases.js';
@@ -116,6 +117,9 @@ function versusOwn(caseId: CaseId, baseId: CaseId, factor: number, target: strin
 
 const MAX_CPU_US_PER_PUT = 10;
 const MAX_BULK_RSS_MB = 200;
+const MIN_SCAN_IDS_PER_SEC = 50_000;
+const MAX_DELETE_SECONDS = 10;
+const DELETE_JOBS = 100_000;
 
 const TARGETS: Target[] = [
   versusRaw('b', 0.9),
@@ -133,6 +137,16 @@ const TARGETS: Target[] = [
   ]),
   bound('f', `(f) peak RSS < ${MAX_BULK_RSS_MB} MB`, (row) => [row.rssMb, row.rssMb < MAX_BULK_RSS_MB, 'MB']),
   versusOwn('g', 'b', 0.9, '(g) beanline enqueue into a named tube ≥ 0.9× its own put in (b)'),
+  bound('i', `(i) beanline scans ≥ ${formatNumber(MIN_SCAN_IDS_PER_SEC)} ids/s`, (row) => [
+    row.jobsPerSec,
+    row.jobsPerSec >= MIN_SCAN_IDS_PER_SEC,
+    'ids/s',
+  ]),
+  // At another --jobs count, judged at the row's rate.
+  bound('j', `(j) the CLI deletes ${formatNumber(DELETE_JOBS)} buried jobs in < ${MAX_DELETE_SECONDS} s`, (row) => {
+    const seconds = DELETE_JOBS / row.jobsPerSec;
+    return [seconds, seconds < MAX_DELETE_SECONDS, row.row.jobs === DELETE_JOBS ? 's' : `s at the rate of a run of ${formatNumber(row.row.jobs)}`];
+  }),
 ];
 
 export function judgeTargets(summaries: Summary[]): TargetResult[] {

@@ -31,6 +31,11 @@ export interface ChildResult {
   tally: TallySummary | null;
   /** Worker plan: how long enqueueing the jobs with defineJob took (timed apart from the run). */
   enqueue: Timing | null;
+  /**
+   * What the timed part did when it is not the plan's jobs: in the scan case (i), the ids asked about.
+   * Absent to count the plan's jobs.
+   */
+  units?: number;
   /** Why the run failed, or null. */
   error: string | null;
 }

@@ -1,15 +1,18 @@
 /**
- * One trial: a fresh server (two for the cluster case), the tube filled if the case reserves, the
- * client measured in a child process of its own, then the checks (bodies each seen exactly once and
- * intact, on whichever server; server counters, summed over the servers). Where all the case's jobs
- * sit in the servers at once (after the fill, or after the client's puts), the servers' RSS is read
- * with them and without, for their memory per job.
+ * One trial: a fresh server (two for the cluster case), the tube filled if the case reserves (or
+ * the tubes laid out, with buried jobs and gaps, for the scan and bulk-delete cases: scan-fill.ts),
+ * the client measured in a child process of its own, then the checks (bodies each seen exactly once
+ * and intact, on whichever server; server counters, summed over the servers). Where all the case's
+ * jobs sit in the servers at once (after the fill, or after the client's puts), the servers' RSS is
+ * read with them and without, for their memory per job.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bodyIndex, envelopeIndex, Tally, tallyProblem, type TallySummary } from './bodies.js';
-import { serverCount, tubeOf, type Plan } from './cases.js';
+import { isScanWork, serverCount, tubeOf, type Plan } from './cases.js';
 import { pin, type Placement } from './placement.js';
+import type { RawClient } from './raw-client.js';
+import { fillForScan, scanServerProblem } from './scan-fill.js';
 import { checkCounters, drain, freshServer, openChecker, prefill, rssKb, type BenchServer, type ServerKind } from './server.js';
 import type { ChildResult, ChildTask } from './task.js';
 
@@ -66,10 +69,15 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
     for (const server of servers) pin(server.pid, options.placement, 'server');
     const pids = servers.map((server) => server.pid);
     const emptyKb = summedRssKb(pids);
-    // Only the one-server cases reserve.
+    // Only the one-server cases reserve or scan.
     if (plan.kind === 'reserve') await prefill((servers[0] as BenchServer).port, allJobs);
+    if (isScanWork(plan)) await fillForScan((servers[0] as BenchServer).port, plan);
     const checkers = await Promise.all(servers.map((server) => openChecker(server.port, tube)));
-    let fullKb = plan.kind === 'reserve' ? summedRssKb(pids) : null;
+    if (isScanWork(plan)) {
+      const unfilled = await scanServerProblem(checkers[0] as RawClient, plan, 'before');
+      if (unfilled !== null) throw new Error(`the fill went wrong: ${unfilled}`);
+    }
+    let fullKb = plan.kind === 'reserve' || isScanWork(plan) ? summedRssKb(pids) : null;
     const task: ChildTask = { client, plan, ports: servers.map((server) => server.port), serverPids: pids, baselineDir: options.baselineDir };
     const result = await runChild(task, options);
     const puts = plan.kind === 'put' || plan.kind === 'enqueue' || plan.kind === 'cluster-put';
@@ -84,18 +92,22 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       tally = shared.summary();
       spread = unevenSpread(held);
     }
-    const counters = await checkCounters(checkers, allJobs, tube);
+    // The scan cases check their matches in the child and the server's counters here; no bodies come back.
+    const counters = isScanWork(plan)
+      ? await scanServerProblem(checkers[0] as RawClient, plan, 'after')
+      : await checkCounters(checkers, allJobs, tube);
     await Promise.all(checkers.map((checker) => checker.close()));
-    const problems = [result.error, tally === null ? 'no bodies were checked' : tallyProblem(tally), counters, spread].filter(
-      (problem) => problem !== null,
-    );
+    const bodies = isScanWork(plan) ? null : tally === null ? 'no bodies were checked' : tallyProblem(tally);
+    const problems = [result.error, bodies, counters, spread].filter((problem) => problem !== null);
     const timing = result.timing;
+    // Per job, or per what the child counted instead (ids asked about, in the scan case).
+    const units = result.units ?? plan.jobs;
     return {
-      jobsPerSec: timing === null ? 0 : plan.jobs / (timing.elapsedMs / 1000),
-      cpuUsPerJob: timing === null ? 0 : timing.cpuUs / plan.jobs,
+      jobsPerSec: timing === null ? 0 : units / (timing.elapsedMs / 1000),
+      cpuUsPerJob: timing === null ? 0 : timing.cpuUs / units,
       rssMb: result.maxRssKb / 1024,
       serverBusy: timing === null || timing.serverCpuNs === null ? null : timing.serverCpuNs / 1e6 / timing.elapsedMs,
-      serverCpuUsPerJob: timing === null || timing.serverCpuNs === null ? null : timing.serverCpuNs / 1000 / plan.jobs,
+      serverCpuUsPerJob: timing === null || timing.serverCpuNs === null ? null : timing.serverCpuNs / 1000 / units,
       serverEmptyRssMb: emptyKb === null ? null : emptyKb / 1024,
       serverMbPer100kJobs: emptyKb === null || fullKb === null ? null : ((fullKb - emptyKb) / 1024) * (100_000 / allJobs),
       enqueuePerSec: result.enqueue === null ? null : plan.jobs / (result.enqueue.elapsedMs / 1000),

@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
-import type { BenchClient } from './index.js';
+import type { BenchClient, JobLook } from './index.js';
 
 type Callback = (error: unknown, ...results: unknown[]) => void;
 
@@ -12,11 +12,21 @@ interface FiveBeansClient extends EventEmitter {
   put(priority: number, delay: number, ttr: number, body: Buffer, callback: Callback): void;
   reserve(callback: Callback): void;
   destroy(id: number | string, callback: Callback): void;
+  /** Answers the YAML of `stats-job` parsed into an object. */
+  stats_job(id: number | string, callback: Callback): void;
+  /** Answers the id and the body. */
+  peek(id: number | string, callback: Callback): void;
 }
 
 const fivebeans = createRequire(import.meta.url)('fivebeans') as {
   client: new (host: string, port: number) => FiveBeansClient;
 };
+
+/** null for a NOT_FOUND reply (fivebeans passes the reply word as the error), else the error again. */
+function nullIfNotFound(error: unknown): null {
+  if (error instanceof Error && error.message === 'fivebeans: NOT_FOUND') return null;
+  throw error;
+}
 
 /** Calls a callback-style command; resolves with its results (an error is a reply word). */
 function call(command: (callback: Callback) => void): Promise<unknown[]> {
@@ -37,6 +47,12 @@ export async function connect(port: number): Promise<BenchClient> {
       return { id: id as string, body: body as Buffer };
     },
     delete: (id) => call((done) => client.destroy(id, done)),
+    jobState: (id) =>
+      call((done) => client.stats_job(id, done)).then(([stats]) => {
+        const { tube, state } = stats as Record<string, unknown>;
+        return { tube: String(tube), state: String(state) } satisfies JobLook;
+      }, nullIfNotFound),
+    peekBody: (id) => call((done) => client.peek(id, done)).then(([, body]) => body as Buffer, nullIfNotFound),
     close: async () => {
       const closed = once(client, 'close');
       client.end();

@@ -3,6 +3,7 @@
  * measures it (so that no other client's code is in its memory). Every adapter offers the same
  * promise-per-command interface to the cases.
  */
+import type { CaseId } from '../cases.js';
 import type { Library } from '../library.js';
 
 export interface BenchJob {
@@ -19,6 +20,16 @@ export interface BenchClient {
   close(): Promise<void>;
   /** Selects the tube later puts go to; only the clients that put plainly into a named tube need it. */
   use?(tube: string): Promise<unknown>;
+  /** A job's tube and state, null when the server answers NOT_FOUND; only the loop of case (i) needs it. */
+  jobState?(id: number): Promise<JobLook | null>;
+  /** A job's body, null when the server answers NOT_FOUND; only the loop of case (i) needs it. */
+  peekBody?(id: number): Promise<Uint8Array | null>;
+}
+
+/** What `stats-job` tells the loop of case (i). */
+export interface JobLook {
+  tube: string;
+  state: string;
 }
 
 export interface AdapterModule {
@@ -40,6 +51,8 @@ export interface AdapterInfo {
   pipelines: boolean;
   /** Another npm client, compared with beanline (raw, beanline and baseline are not). */
   peer: boolean;
+  /** When set, the client runs in these cases only (whatever else the cases say). */
+  onlyIn?: readonly CaseId[];
   load(options: LoadOptions): Promise<AdapterModule>;
 }
 
@@ -54,6 +67,8 @@ export const ADAPTERS: readonly AdapterInfo[] = [
   { name: 'beanline', npm: null, pipelines: true, peer: false, load: () => import('./beanline.js') },
   { name: BASELINE, npm: null, pipelines: true, peer: false, load: loadBaseline },
   { name: 'raw', npm: null, pipelines: true, peer: false, load: () => import('./raw.js') },
+  // beanline's Client driven one command at a time: the loop other tools run, for the scan case.
+  { name: 'loop', npm: null, pipelines: false, peer: false, onlyIn: ['i'], load: () => import('./loop.js') },
   { name: 'node-beanstalk', npm: 'node-beanstalk', pipelines: false, peer: true, load: () => import('./node-beanstalk.js') },
   { name: 'fivebeans', npm: 'fivebeans', pipelines: true, peer: true, load: () => import('./fivebeans.js') },
   { name: 'jackd', npm: 'jackd', pipelines: true, peer: true, load: () => import('./jackd.js') },
