@@ -50,12 +50,15 @@ export interface ScanOptions {
   readonly onProgress?: (progress: ScanProgress) => void;
   /** Fetch bodies even when the filter does not need them (a listing shows them). Default true. */
   readonly bodies?: boolean;
-  /** Ids asked about at once. Default 2000. */
+  /** Ids asked about at once, at most: the first batch is smaller and they double. Default 2000. */
   readonly batch?: number;
 }
 
 const DEFAULT_BATCH = 2000;
+const FIRST_BATCH = 250;
 const IN_FLIGHT = 2;
+/** Peeks sent at once: enough to keep the connection busy, few enough to waste little past a limit. */
+const PEEK_CHUNK = 200;
 const PROBE_DELAY_SECONDS = 3600;
 const EMPTY = Buffer.alloc(0);
 
@@ -65,7 +68,8 @@ export async function* scanJobs(client: Client, options: ScanOptions = {}): Asyn
   const limit = options.limit ?? Infinity;
   if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit >= 1))) throw new InvalidArgumentError('limit', `the limit must be a whole number from 1, got ${limit}`);
   const batch = options.batch ?? DEFAULT_BATCH;
-  const fetchBodies = options.bodies !== false || needsBody(filter);
+  const bodyFiltered = needsBody(filter);
+  const fetchBodies = options.bodies !== false || bodyFiltered;
 
   if ((await countAllowed(client, filter)) === 0) return;
   const top = await highestId(client);
@@ -77,12 +81,15 @@ export async function* scanJobs(client: Client, options: ScanOptions = {}): Asyn
   let matched = 0;
 
   // Two batches in flight: while one is answered and its bodies fetched, the next is on the wire.
+  // They start small and double, so a page of 50 costs a few hundred ids, not thousands.
   let next = top - 1;
+  let size = Math.min(batch, FIRST_BATCH);
   const inFlight: Promise<Answer[]>[] = [];
   const askMore = (): void => {
     while (inFlight.length < IN_FLIGHT && next >= 1) {
-      inFlight.push(askBatch(client, next, batch));
-      next -= batch;
+      inFlight.push(askBatch(client, next, size));
+      next -= size;
+      size = Math.min(batch, size * 2);
     }
   };
   askMore();
@@ -96,19 +103,24 @@ export async function* scanJobs(client: Client, options: ScanOptions = {}): Asyn
         found += 1;
         wanted.push({ id: answer.id, stats: answer.stats });
       }
-      if (found < allowed) askMore();
-      const bodies = fetchBodies ? await Promise.all(wanted.map(({ id }) => client.peek(id))) : null;
-      for (const [index, { id, stats: jobStats }] of wanted.entries()) {
-        const job = bodies === null ? null : bodies[index];
-        // Deleted between its stats and its peek: it is no longer there to list.
-        if (bodies !== null && (job === null || job === undefined)) continue;
-        const body = job?.body ?? EMPTY;
-        const parsed = fetchBodies ? parseEnvelope(body) : null;
-        const envelope = parsed?.ok === true ? parsed.envelope : null;
-        if (!bodyMatch(filter, body, envelope)) continue;
-        matched += 1;
-        yield { id, stats: jobStats, body, envelope };
-        if (matched >= limit) break;
+      // No more ids once this batch holds the rest of the limit (when the stats alone decide).
+      if (found < allowed && (bodyFiltered || matched + wanted.length < limit)) askMore();
+      // Bodies a chunk at a time: past the limit, none is fetched for nothing.
+      for (let start = 0; start < wanted.length && matched < limit; start += PEEK_CHUNK) {
+        const chunk = wanted.slice(start, start + PEEK_CHUNK);
+        const bodies = fetchBodies ? await Promise.all(chunk.map(({ id }) => client.peek(id))) : null;
+        for (const [index, { id, stats: jobStats }] of chunk.entries()) {
+          const job = bodies === null ? null : bodies[index];
+          // Deleted between its stats and its peek: it is no longer there to list.
+          if (bodies !== null && (job === null || job === undefined)) continue;
+          const body = job?.body ?? EMPTY;
+          const parsed = fetchBodies ? parseEnvelope(body) : null;
+          const envelope = parsed?.ok === true ? parsed.envelope : null;
+          if (!bodyMatch(filter, body, envelope)) continue;
+          matched += 1;
+          yield { id, stats: jobStats, body, envelope };
+          if (matched >= limit) break;
+        }
       }
       options.onProgress?.({ scanned, total, found, matched });
     }

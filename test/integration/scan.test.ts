@@ -77,3 +77,18 @@ test('a move meets a job a worker reserved after the count: that job stays where
   const copies = await all(scanJobs(client, { filter: { tube: to } }));
   assert.deepEqual(copies.map((job) => [job.body.toString(), job.stats.pri, job.stats.ttr]).sort(), [['a', 7, 40], ['c', 7, 40]]);
 });
+
+test('a page of a big tube asks about a few hundred ids and peeks no more bodies than a chunk', async (t) => {
+  const { url } = await ownServer(t);
+  const client = await connectFor(t, url);
+  const tube = uniqueTube();
+  await Promise.all(Array.from({ length: 5000 }, (_, index) => client.putInto(tube, String(index))));
+  const before = await client.stats();
+  const page = await all(scanJobs(client, { filter: { tube }, limit: 50 }));
+  const after = await client.stats();
+  assert.deepEqual(page.map((job) => job.body.toString()), Array.from({ length: 50 }, (_, index) => String(4999 - index)));
+  // The first batch is 250 ids and the next (500) is already asked for; of 250 matches, bodies are
+  // fetched a chunk (200) at a time until the limit.
+  assert.ok(after.cmdStatsJob - before.cmdStatsJob <= 750, `${after.cmdStatsJob - before.cmdStatsJob} stats-job`);
+  assert.ok(after.cmdPeek - before.cmdPeek <= 200, `${after.cmdPeek - before.cmdPeek} peeks`);
+});
