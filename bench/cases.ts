@@ -4,7 +4,7 @@
 import type { AdapterInfo } from './adapters/index.js';
 import { BULK_TUBE, LOOP_IDS, SCAN_TUBES } from './scan-layout.js';
 
-export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j';
+export type CaseId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j' | 'k';
 
 export interface CaseDef {
   id: CaseId;
@@ -42,7 +42,13 @@ export type Work =
    */
   | { kind: 'scan'; jobs: number; tube: string; loop: number | null }
   /** `jobs` buried jobs in `tube` filled in by the parent, then deleted by the CLI (`jobs --delete`). */
-  | { kind: 'bulk-delete'; jobs: number; tube: string };
+  | { kind: 'bulk-delete'; jobs: number; tube: string }
+  /**
+   * The dashboard's overview: `jobs` is the number of tubes the parent fills (overview-fill.ts), a
+   * few jobs each, plus one tube of `bigTube` jobs; the child then times `refreshes` requests of
+   * `GET /api/overview`, and the job listing of the big tube (overview-case.ts).
+   */
+  | { kind: 'overview'; jobs: number; refreshes: number; bigTube: number };
 
 /**
  * The work, after `warmup` jobs of the same kind that run first, untimed but checked like the
@@ -63,6 +69,10 @@ export const tubeOf = (work: Work): string => ('tube' in work ? work.tube : DEFA
 export const isScanWork = (work: Work): work is Extract<Work, { kind: 'scan' | 'bulk-delete' }> =>
   work.kind === 'scan' || work.kind === 'bulk-delete';
 
+/** The cases whose server the parent fills with its own layout: the scans and the overview. */
+export const isFilledWork = (work: Work): work is Extract<Work, { kind: 'scan' | 'bulk-delete' | 'overview' }> =>
+  isScanWork(work) || work.kind === 'overview';
+
 /** How many servers a plan needs, each a fresh one of the run's kind: one but for the cluster case. */
 export const serverCount = (work: Work): number => (work.kind === 'cluster-put' ? work.servers : 1);
 
@@ -70,6 +80,10 @@ const PIPELINE_WINDOW = 100;
 const BULK_WINDOW = 10_000;
 const PARALLEL_CONNECTIONS = 10;
 const CLUSTER_SERVERS = 2;
+/** Enough for a median and a max that mean something, in about as many seconds as the page would take. */
+const OVERVIEW_REFRESHES = 30;
+/** Issue 16's "100,000 jobs in a tube", for the tube page's listing. */
+const BIG_TUBE_JOBS = 100_000;
 
 export const CASES: readonly CaseDef[] = [
   {
@@ -163,6 +177,18 @@ export const CASES: readonly CaseDef[] = [
     cold: true,
     plan: (_, jobs) => ({ kind: 'bulk-delete', jobs, tube: BULK_TUBE }),
   },
+  {
+    id: 'k',
+    title: 'dashboard overview refresh, `GET /api/overview` (jobs = tubes; rates per refresh)',
+    jobs: 1_000,
+    peers: false,
+    // The dashboard's own handler, in the child: beanline's alone.
+    clients: ['beanline'],
+    // The child opens the dashboard's connection with one untimed request, as the page's first load
+    // does; the job-count warm-up means nothing here.
+    cold: true,
+    plan: (_, jobs) => ({ kind: 'overview', jobs, refreshes: OVERVIEW_REFRESHES, bigTube: BIG_TUBE_JOBS }),
+  },
 ];
 
 /** How the client ran, for the table. */
@@ -186,6 +212,8 @@ export function describePlan(plan: Work, adapter: AdapterInfo): string {
       return `loop: stats-job 1 at a time (peek each match), first ${Math.min(plan.loop, plan.jobs).toLocaleString('en-US')} ids`;
     case 'bulk-delete':
       return 'node dist/src/cli/main.js: scan, then stats-job + delete each';
+    case 'overview':
+      return `createDashboard in node:http, ${plan.refreshes} refreshes one after another`;
   }
 }
 

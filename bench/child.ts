@@ -8,6 +8,7 @@ import { DEFAULT_TUBE, type Plan } from './cases.js';
 import { runDeleteCase } from './delete-case.js';
 import { drive } from './drive.js';
 import type { Library } from './library.js';
+import { runOverviewCase } from './overview-case.js';
 import { scanLoop, scanPipelined } from './scan-case.js';
 import { cpuTimeNs } from './schedstat.js';
 import type { ChildResult, ChildTask, Timing } from './task.js';
@@ -123,6 +124,10 @@ async function carryOut(task: ChildTask): Promise<Outcome> {
     }
     case 'bulk-delete':
       return { ...(await runDeleteCase(port, plan, timed)), tally: null, enqueue: null };
+    case 'overview': {
+      const { timing, refresh, problems } = await runOverviewCase(port, plan, timed);
+      return { timing, units: plan.refreshes, refresh, tally: null, enqueue: null, problems };
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { BASELINE_ENTRY } from './adapters/baseline.js';
 import { ADAPTERS, BASELINE } from './adapters/index.js';
 import { CASES, describePlan, takesPart, type CaseDef, type CaseId } from './cases.js';
 import { commitOf, machineLines } from './machine.js';
+import { overviewNotes } from './overview-fill.js';
 import { describePlacement, PLACEMENTS, type Placement } from './placement.js';
 import { scanNotes } from './scan-notes.js';
 import { SERVER_KINDS, type ServerKind } from './server.js';
@@ -159,6 +160,7 @@ for (let run = 1; run <= runs; run += 1) {
         `${formatNumber(trial.jobsPerSec).padStart(9)} jobs/s ` +
         `${formatNumber(trial.cpuUsPerJob, 1).padStart(6)} µs/job ${formatNumber(trial.rssMb).padStart(4)} MB` +
         (trial.serverBusy === null ? '' : `  server ${formatNumber(trial.serverBusy * 100).padStart(3)}%`) +
+        (trial.refresh === null ? '' : `  ${formatNumber(trial.refresh.medianMs, 1)} ms/refresh (max ${formatNumber(trial.refresh.maxMs, 1)})`) +
         (trial.failure === null ? '' : `  FAILED: ${trial.failure}`),
     );
   }
@@ -195,6 +197,7 @@ const report = [
   '',
   ...tableNotes(summaries),
   ...scanNotes(summaries),
+  ...overviewNotes(summaries),
   '',
   ...(versusServers.length === 0
     ? []

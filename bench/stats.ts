@@ -5,6 +5,7 @@
 import { BASELINE, type AdapterInfo } from './adapters/index.js';
 import type { CaseDef, CaseId } from './cases.js';
 import type { ServerKind } from './server.js';
+import type { RefreshTimes } from './task.js';
 import type { TrialResult } from './trial.js';
 
 export interface Row {
@@ -30,6 +31,8 @@ export interface Summary {
   serverEmptyRssMb: number | null;
   serverMbPer100kJobs: number | null;
   enqueuePerSec: number | null;
+  /** Case (k): each run's times per request, in run order; empty elsewhere. */
+  refreshes: RefreshTimes[];
   /** The first failure of any run: then the row does not count. */
   failure: string | null;
   /** Median jobs/s over raw's in the same case; null without a valid raw row. */
@@ -63,6 +66,7 @@ export function summarize(rows: Row[]): Summary[] {
       serverEmptyRssMb: ofMeasured((trial) => trial.serverEmptyRssMb),
       serverMbPer100kJobs: ofMeasured((trial) => trial.serverMbPer100kJobs),
       enqueuePerSec: ofMeasured((trial) => trial.enqueuePerSec),
+      refreshes: row.trials.flatMap((trial) => (trial.refresh === null ? [] : [trial.refresh])),
       failure: row.trials.find((trial) => trial.failure !== null)?.failure ?? null,
       ratio: null,
     };

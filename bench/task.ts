@@ -36,6 +36,22 @@ export interface ChildResult {
    * Absent to count the plan's jobs.
    */
   units?: number;
+  /** The overview case (k): its times per request. Absent elsewhere. */
+  refresh?: RefreshTimes;
   /** Why the run failed, or null. */
   error: string | null;
+}
+
+/** Case (k): times per request, which a rate over the whole run would hide (its slowest one). */
+export interface RefreshTimes {
+  /** `GET /api/overview`, timed ones only: median and slowest, in ms. */
+  medianMs: number;
+  maxMs: number;
+  /** The stats-tube commands the server counted per refresh: the tubes it holds, if one batch asked about each once. */
+  statsTubePerRefresh: number;
+  /** `GET /api/jobs` of the big tube's first page, after an untimed first one: median and slowest, in ms. */
+  listingMedianMs: number;
+  listingMaxMs: number;
+  /** The stats-job commands the server counted per listing: the ids its scan asked about for one page. */
+  statsJobPerListing: number;
 }

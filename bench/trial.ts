@@ -1,6 +1,7 @@
 /**
  * One trial: a fresh server (two for the cluster case), the tube filled if the case reserves (or
- * the tubes laid out, with buried jobs and gaps, for the scan and bulk-delete cases: scan-fill.ts),
+ * the tubes laid out, with buried jobs and gaps, for the scan and bulk-delete cases: scan-fill.ts;
+ * 1,000 tubes of jobs in varied states for the overview case: overview-fill.ts),
  * the client measured in a child process of its own, then the checks (bodies each seen exactly once
  * and intact, on whichever server; server counters, summed over the servers). Where all the case's
  * jobs sit in the servers at once (after the fill, or after the client's puts), the servers' RSS is
@@ -9,12 +10,13 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bodyIndex, envelopeIndex, Tally, tallyProblem, type TallySummary } from './bodies.js';
-import { isScanWork, serverCount, tubeOf, type Plan } from './cases.js';
+import { isFilledWork, isScanWork, serverCount, tubeOf, type Plan } from './cases.js';
+import { fillForOverview, overviewServerProblem } from './overview-fill.js';
 import { pin, type Placement } from './placement.js';
 import type { RawClient } from './raw-client.js';
 import { fillForScan, scanServerProblem } from './scan-fill.js';
 import { checkCounters, drain, freshServer, openChecker, prefill, rssKb, type BenchServer, type ServerKind } from './server.js';
-import type { ChildResult, ChildTask } from './task.js';
+import type { ChildResult, ChildTask, RefreshTimes } from './task.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 
@@ -53,6 +55,8 @@ export interface TrialResult {
   serverMbPer100kJobs: number | null;
   /** Worker case: the rate of enqueueing with defineJob, timed apart. */
   enqueuePerSec: number | null;
+  /** Overview case (k): its times per request; null elsewhere. */
+  refresh: RefreshTimes | null;
   /** Why the trial does not count, or null. */
   failure: string | null;
 }
@@ -72,11 +76,13 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
     // Only the one-server cases reserve or scan.
     if (plan.kind === 'reserve') await prefill((servers[0] as BenchServer).port, allJobs);
     if (isScanWork(plan)) await fillForScan((servers[0] as BenchServer).port, plan);
+    if (plan.kind === 'overview') await fillForOverview((servers[0] as BenchServer).port, plan);
     const checkers = await Promise.all(servers.map((server) => openChecker(server.port, tube)));
-    if (isScanWork(plan)) {
-      const unfilled = await scanServerProblem(checkers[0] as RawClient, plan, 'before');
+    if (isFilledWork(plan)) {
+      const unfilled = await layoutProblem(checkers[0] as RawClient, plan, 'before');
       if (unfilled !== null) throw new Error(`the fill went wrong: ${unfilled}`);
     }
+    // (k) stores jobs in another unit than its count (tubes): no memory per job from it.
     let fullKb = plan.kind === 'reserve' || isScanWork(plan) ? summedRssKb(pids) : null;
     const task: ChildTask = { client, plan, ports: servers.map((server) => server.port), serverPids: pids, baselineDir: options.baselineDir };
     const result = await runChild(task, options);
@@ -92,12 +98,12 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       tally = shared.summary();
       spread = unevenSpread(held);
     }
-    // The scan cases check their matches in the child and the server's counters here; no bodies come back.
-    const counters = isScanWork(plan)
-      ? await scanServerProblem(checkers[0] as RawClient, plan, 'after')
+    // The scan and overview cases check their replies in the child and the server's counters here; no bodies come back.
+    const counters = isFilledWork(plan)
+      ? await layoutProblem(checkers[0] as RawClient, plan, 'after')
       : await checkCounters(checkers, allJobs, tube);
     await Promise.all(checkers.map((checker) => checker.close()));
-    const bodies = isScanWork(plan) ? null : tally === null ? 'no bodies were checked' : tallyProblem(tally);
+    const bodies = isFilledWork(plan) ? null : tally === null ? 'no bodies were checked' : tallyProblem(tally);
     const problems = [result.error, bodies, counters, spread].filter((problem) => problem !== null);
     const timing = result.timing;
     // Per job, or per what the child counted instead (ids asked about, in the scan case).
@@ -111,6 +117,7 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       serverEmptyRssMb: emptyKb === null ? null : emptyKb / 1024,
       serverMbPer100kJobs: emptyKb === null || fullKb === null ? null : ((fullKb - emptyKb) / 1024) * (100_000 / allJobs),
       enqueuePerSec: result.enqueue === null ? null : plan.jobs / (result.enqueue.elapsedMs / 1000),
+      refresh: result.refresh ?? null,
       failure: problems.length === 0 ? null : problems.join('; '),
     };
   } catch (error) {
@@ -125,11 +132,17 @@ export async function runTrial(client: string, plan: Plan, options: TrialOptions
       serverEmptyRssMb: null,
       serverMbPer100kJobs: null,
       enqueuePerSec: null,
+      refresh: null,
       failure,
     };
   } finally {
     await Promise.all(servers.map((server) => server.kill()));
   }
+}
+
+/** What the server's counters say against the layout the parent filled, or null when they agree. */
+function layoutProblem(checker: RawClient, plan: Extract<Plan, { kind: 'scan' | 'bulk-delete' | 'overview' }>, moment: 'before' | 'after'): Promise<string | null> {
+  return plan.kind === 'overview' ? overviewServerProblem(checker, plan, moment) : scanServerProblem(checker, plan, moment);
 }
 
 /** The servers' RSS summed, in KiB; null where /proc cannot tell for one of them. */
