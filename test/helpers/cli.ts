@@ -16,11 +16,12 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Runs the bin with `args`; $BEANSTALKD_URL only as given. */
-export function cli(args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): Promise<Run> {
+/** Runs the bin with `args`; $BEANSTALKD_URL and $BEANLINE_DASHBOARD_TOKEN only as given. */
+export function cli(args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
   const env = { ...process.env, ...options.env };
-  if (options.env?.['BEANSTALKD_URL'] === undefined) delete env['BEANSTALKD_URL'];
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: CHILD_MS, killSignal: 'SIGKILL' });
+  for (const name of ['BEANSTALKD_URL', 'BEANLINE_DASHBOARD_TOKEN']) if (options.env?.[name] === undefined) delete env[name];
+  const timeout = options.timeoutMs ?? CHILD_MS;
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -30,7 +31,7 @@ export function cli(args: readonly string[], options: { input?: string | Buffer;
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return within(done, CHILD_MS + 2_000, `beanline ${args.join(' ')}`);
+  return within(done, timeout + 2_000, `beanline ${args.join(' ')}`);
 }
 
 /** The bin against `url`. */

@@ -5,41 +5,23 @@
  * is stopped when its test ends.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Client } from '../../src/client.js';
 import type { RatesView } from '../../src/observe/rates.js';
-import { connectFor, ownServer, within } from '../helpers/harness.js';
+import { BIN, cli, type Run } from '../helpers/cli.js';
+import { connectFor, ownServer } from '../helpers/harness.js';
 import { freePort, startServer, uniqueTube } from '../helpers/server.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const CHILD_MS = 15_000;
 const SCREEN_MS = 5_000;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function top(url: string, ...args: string[]): Promise<Run> {
-  const env = { ...process.env };
-  delete env['BEANSTALKD_URL'];
-  const child = spawn(process.execPath, [BIN, 'top', '--url', url, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_MS, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return within(done, CHILD_MS + 2_000, `beanline top ${args.join(' ')}`);
+  return cli(['top', '--url', url, ...args], { timeoutMs: CHILD_MS });
 }
 
 /** The columns of a table row, split on runs of two or more spaces. */

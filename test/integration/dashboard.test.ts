@@ -8,15 +8,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { defineJob, Scheduler, type Client } from '../../src/index.js';
 import { encodeEnvelope } from '../../src/jobs/envelope.js';
+import { BIN, CHILD_MS, cli } from '../helpers/cli.js';
 import { buried, deadJob, envelope, serveDashboard, type Served } from '../helpers/dashboard.js';
 import { connectFor, ownServer, within } from '../helpers/harness.js';
 import { freePort, listenLocally, startServer, uniqueTube } from '../helpers/server.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const CHILD_MS = 10_000;
 
 interface Reply {
   readonly status: number;
@@ -256,28 +254,6 @@ test('dead jobs: the dry run counts, changes nothing, and the action then does w
   assert.equal(await client.peek(b), null);
   await stillThere(client, a[2] as number, 'buried');
 });
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `beanline ... dashboard ...` to its end (for the refusals). */
-function cli(args: readonly string[]): Promise<Run> {
-  const env = { ...process.env };
-  delete env['BEANLINE_DASHBOARD_TOKEN'];
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_MS, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return within(done, CHILD_MS + 2_000, `beanline ${args.join(' ')}`);
-}
 
 test('beanline dashboard refuses to listen beyond 127.0.0.1 without auth, and with auth serves only with it', async (t) => {
   const server = await ownServer(t);
