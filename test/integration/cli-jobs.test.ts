@@ -8,6 +8,7 @@ import { test, type TestContext } from 'node:test';
 import type { Client } from '../../src/index.js';
 import { BIN, CHILD_MS, cli, failed, ok, on } from '../helpers/cli.js';
 import { connectFor, ownServer, within } from '../helpers/harness.js';
+import { exitCode, NEEDS_TMUX, onTerminal, screenUntil } from '../helpers/tmux.js';
 import { uniqueTube } from '../helpers/server.js';
 import { untilStats } from '../helpers/worker.js';
 
@@ -143,4 +144,21 @@ test('jobs: bad input is a usage error before anything is sent', async (t) => {
   failed(await on(url, 'jobs', '--move', 'x y'), 2, /^beanline: --move "x y" is not a valid tube name/);
   failed(await on(url, 'jobs', '--delete', '--json'), 2, 'beanline: --json lists jobs; it does not go with --delete, --kick or --move');
   failed(await cli(['--url', 'beanstalk://127.0.0.1:1', 'jobs']), 3, /^beanline: .*ECONNREFUSED/);
+});
+
+test('on a terminal, a bulk action asks first: no changes nothing, y acts', { skip: NEEDS_TMUX }, async (t) => {
+  const { url, client, tube } = await deadSet(t);
+  const no = onTerminal(t, ['--url', url, 'jobs', '--tube', tube, '--state', 'buried', '--delete'], { x: 100, y: 10 });
+  await screenUntil(no, 'the question', (lines) => lines.some((line) => line.startsWith('delete 3 jobs? [y/N]')));
+  no.tmux('send-keys', '-t', 'beanline', 'n', 'Enter');
+  assert.equal(await exitCode(no), '0');
+  assert.ok(no.tmux('capture-pane', '-p', '-t', 'beanline').includes('nothing changed'));
+  assert.equal((await client.statsTube(tube)).currentJobsBuried, 3, 'no answer, no change');
+
+  const yes = onTerminal(t, ['--url', url, 'jobs', '--tube', tube, '--state', 'buried', '--delete'], { x: 100, y: 10 });
+  await screenUntil(yes, 'the question', (lines) => lines.some((line) => line.startsWith('delete 3 jobs? [y/N]')));
+  yes.tmux('send-keys', '-t', 'beanline', 'y', 'Enter');
+  assert.equal(await exitCode(yes), '0');
+  await screenUntil(yes, 'the outcome', (lines) => lines.some((line) => line === 'deleted 3 of 3 jobs'));
+  assert.equal((await client.statsTube(tube)).currentJobsBuried, 0);
 });

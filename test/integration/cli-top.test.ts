@@ -5,20 +5,16 @@
  * is stopped when its test ends.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import type { Client } from '../../src/client.js';
 import type { RatesView } from '../../src/observe/rates.js';
-import { BIN, cli, type Run } from '../helpers/cli.js';
+import { cli, type Run } from '../helpers/cli.js';
+import { exitCode, NEEDS_TMUX, onTerminal, screenUntil } from '../helpers/tmux.js';
 import { connectFor, ownServer } from '../helpers/harness.js';
 import { freePort, startServer, uniqueTube } from '../helpers/server.js';
 
 const CHILD_MS = 15_000;
-const SCREEN_MS = 5_000;
 
 function top(url: string, ...args: string[]): Promise<Run> {
   return cli(['top', '--url', url, ...args], { timeoutMs: CHILD_MS });
@@ -139,116 +135,73 @@ test('top: bad --interval and a live screen without a terminal are usage errors'
   assert.equal(piped.stderr, 'beanline: top: the live screen needs a terminal; use --once or --json for a script\n');
 });
 
-const TMUX = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).error === undefined;
-
-/** A tmux server of the test's own (its own socket), running the live `top`; killed when the test ends. */
-interface Tmux {
-  /** Runs a tmux command on the test's tmux server. */
-  readonly tmux: (...command: string[]) => string;
-  /** The file top's exit code is written to when it ends. */
-  readonly status: string;
-}
-
-function tmuxTop(t: TestContext, urls: string, args: string[], size: { x: number; y: number }): Tmux {
-  // A socket in a directory of the test's own: tmux leaves the socket file behind after kill-server.
-  const directory = mkdtempSync(path.join(tmpdir(), 'beanline-top-'));
-  const socket = path.join(directory, 'tmux');
-  const tmux = (...command: string[]): string => execFileSync('tmux', ['-S', socket, ...command], { encoding: 'utf8', timeout: 5_000 });
-  t.after(() => {
-    spawnSync('tmux', ['-S', socket, 'kill-server'], { stdio: 'ignore', timeout: 5_000 });
-    rmSync(directory, { recursive: true, force: true });
-  });
-  const line = [process.execPath, BIN, 'top', '--url', urls, ...args].map((word) => `'${word}'`).join(' ');
-  // The shell writes top's exit code to a file (tmux 3.3 does not reliably report a dead pane's
-  // status); remain-on-exit keeps the pane, set in the same tmux command, before top can end.
-  const status = path.join(directory, 'status');
-  const command = `env -u BEANSTALKD_URL ${line}; echo $? > '${status}'`;
-  tmux('new-session', '-d', '-s', 'top', '-x', String(size.x), '-y', String(size.y), command, ';', 'set-option', '-t', 'top', 'remain-on-exit', 'on');
-  return { tmux, status };
-}
-
-/** Reads the pane until `ready` holds for its lines, for at most `ms`. */
-async function screenUntil(tmux: (...command: string[]) => string, what: string, ready: (lines: string[]) => boolean, ms = SCREEN_MS): Promise<string[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const lines = tmux('capture-pane', '-p', '-t', 'top').split('\n');
-    if (ready(lines)) return lines;
-    if (Date.now() > deadline) throw new Error(`the screen never showed ${what} within ${ms} ms:\n${lines.join('\n')}`);
-    await sleep(50);
-  }
-}
-
-/** top's exit code, once its shell has written it. */
-async function exitCode(tmux: Tmux['tmux'], status: string): Promise<string> {
-  await screenUntil(tmux, 'top exited', () => existsSync(status) && readFileSync(status, 'utf8').endsWith('\n'));
-  return readFileSync(status, 'utf8').trim();
-}
-
 function firstTube(lines: readonly string[]): string | undefined {
   const heading = lines.findIndex((line) => line.startsWith('tube '));
   return heading < 0 ? undefined : columns(lines[heading + 1] ?? '')[0];
 }
 
-test('top live: counts change on screen as jobs are put; a server that dies is shown down, then up again', { skip: TMUX ? false : 'needs tmux' }, async (t) => {
+test('top live: counts change on screen as jobs are put; a server that dies is shown down, then up again', { skip: NEEDS_TMUX }, async (t) => {
   const server = await ownServer(t);
   let other = await startServer();
   t.after(() => other.kill());
   const tube = uniqueTube('live');
   const producer = await connectFor(t, server.url);
   await producer.putInto(tube, 'one');
-  const { tmux, status } = tmuxTop(t, `${server.url},${other.url}`, [], { x: 120, y: 30 });
+  const terminal = onTerminal(t, ['top', '--url', `${server.url},${other.url}`, ], { x: 120, y: 30 });
+  const { tmux } = terminal;
   const otherAddress = other.url.slice('beanstalk://'.length);
-  await screenUntil(tmux, `tube ${tube} with 1 ready`, (lines) => rowOf(lines, tube)?.[1] === '1');
+  await screenUntil(terminal, `tube ${tube} with 1 ready`, (lines) => rowOf(lines, tube)?.[1] === '1');
   await Promise.all([1, 2, 3, 4].map(() => producer.putInto(tube, 'more')));
-  await screenUntil(tmux, `tube ${tube} with 5 ready`, (lines) => rowOf(lines, tube)?.[1] === '5');
+  await screenUntil(terminal, `tube ${tube} with 5 ready`, (lines) => rowOf(lines, tube)?.[1] === '5');
 
   await other.kill();
-  await screenUntil(tmux, `${otherAddress} down`, (lines) => lines.some((line) => line.startsWith(`○ down  ${otherAddress}`)));
-  assert.ok(rowOf(tmux('capture-pane', '-p', '-t', 'top').split('\n'), tube) !== undefined, 'the other server is still shown');
+  await screenUntil(terminal, `${otherAddress} down`, (lines) => lines.some((line) => line.startsWith(`○ down  ${otherAddress}`)));
+  assert.ok(rowOf(tmux('capture-pane', '-p', '-t', 'beanline').split('\n'), tube) !== undefined, 'the other server is still shown');
   other = await startServer({ port: other.port });
-  await screenUntil(tmux, `${otherAddress} up again`, (lines) => lines.some((line) => line.startsWith(`● up    ${otherAddress}`)), 10_000);
+  await screenUntil(terminal, `${otherAddress} up again`, (lines) => lines.some((line) => line.startsWith(`● up    ${otherAddress}`)), 10_000);
 
-  tmux('send-keys', '-t', 'top', 'q');
-  assert.equal(await exitCode(tmux, status), '0');
+  tmux('send-keys', '-t', 'beanline', 'q');
+  assert.equal(await exitCode(terminal), '0');
 });
 
-test('top live: arrows and PgDn scroll the tubes, a resize redraws to the new width, q quits with 0', { skip: TMUX ? false : 'needs tmux' }, async (t) => {
+test('top live: arrows and PgDn scroll the tubes, a resize redraws to the new width, q quits with 0', { skip: NEEDS_TMUX }, async (t) => {
   const server = await ownServer(t);
   const prefix = uniqueTube('scroll');
   const names = Array.from({ length: 30 }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
   const producer = await connectFor(t, server.url);
   await Promise.all(names.map((name) => producer.putInto(name, 'x')));
   // A refresh a minute away: whatever changes on screen meanwhile was drawn for a key or a resize.
-  const { tmux, status } = tmuxTop(t, server.url, ['--interval', '60'], { x: 60, y: 30 });
-  let lines = await screenUntil(tmux, 'the first tube', (shown) => firstTube(shown) === names[0]);
+  const terminal = onTerminal(t, ['top', '--url', server.url, '--interval', '60'], { x: 60, y: 30 });
+  const { tmux } = terminal;
+  let lines = await screenUntil(terminal, 'the first tube', (shown) => firstTube(shown) === names[0]);
   // 29 rows for the frame: title, one server, a blank line, headings and 25 of the 31 tubes.
   assert.match(lines[0] ?? '', /31 tubes \(rows 1-25\)/);
   assert.ok(!lines.some((line) => line.startsWith('tube ') && line.includes('deletes/s')), 'the table is cut at 60 columns');
   assert.ok(lines.every((line) => line.length <= 60));
 
-  tmux('send-keys', '-t', 'top', 'Down');
-  lines = await screenUntil(tmux, 'one row scrolled', (shown) => firstTube(shown) === names[1]);
+  tmux('send-keys', '-t', 'beanline', 'Down');
+  lines = await screenUntil(terminal, 'one row scrolled', (shown) => firstTube(shown) === names[1]);
   assert.match(lines[0] ?? '', /\(rows 2-26\)/);
-  tmux('send-keys', '-t', 'top', 'NPage');
-  lines = await screenUntil(tmux, 'the last page', (shown) => firstTube(shown) === names[6]);
+  tmux('send-keys', '-t', 'beanline', 'NPage');
+  lines = await screenUntil(terminal, 'the last page', (shown) => firstTube(shown) === names[6]);
   assert.match(lines[0] ?? '', /\(rows 7-31\)/);
   assert.ok(lines.some((line) => line.startsWith('default ')), 'the last row in view');
-  tmux('send-keys', '-t', 'top', 'Up');
-  await screenUntil(tmux, 'one row back', (shown) => firstTube(shown) === names[5]);
+  tmux('send-keys', '-t', 'beanline', 'Up');
+  await screenUntil(terminal, 'one row back', (shown) => firstTube(shown) === names[5]);
 
-  tmux('resize-window', '-t', 'top', '-x', '130', '-y', '30');
-  lines = await screenUntil(tmux, 'the table at 130 columns', (shown) => shown.some((line) => /^tube .*deletes\/s$/.test(line)));
+  tmux('resize-window', '-t', 'beanline', '-x', '130', '-y', '30');
+  lines = await screenUntil(terminal, 'the table at 130 columns', (shown) => shown.some((line) => /^tube .*deletes\/s$/.test(line)));
   assert.equal(firstTube(lines), names[5], 'the scroll is kept');
-  tmux('resize-window', '-t', 'top', '-x', '130', '-y', '12');
+  tmux('resize-window', '-t', 'beanline', '-x', '130', '-y', '12');
   // 11 rows for the frame: 7 tubes in view, from the same first one.
-  await screenUntil(tmux, 'the frame at 12 rows', (shown) => /31 tubes \(rows 6-12\)/.test(shown[0] ?? ''));
-  tmux('send-keys', '-t', 'top', 'End');
-  await screenUntil(tmux, 'the end', (shown) => /\(rows 25-31\)/.test(shown[0] ?? ''));
-  tmux('resize-window', '-t', 'top', '-x', '130', '-y', '30');
+  await screenUntil(terminal, 'the frame at 12 rows', (shown) => /31 tubes \(rows 6-12\)/.test(shown[0] ?? ''));
+  tmux('send-keys', '-t', 'beanline', 'End');
+  await screenUntil(terminal, 'the end', (shown) => /\(rows 25-31\)/.test(shown[0] ?? ''));
+  tmux('resize-window', '-t', 'beanline', '-x', '130', '-y', '30');
   // Taller, the scroll is clamped so that the screen is full rather than showing blank rows.
-  lines = await screenUntil(tmux, 'the frame at 30 rows', (shown) => /\(rows 7-31\)/.test(shown[0] ?? ''));
+  lines = await screenUntil(terminal, 'the frame at 30 rows', (shown) => /\(rows 7-31\)/.test(shown[0] ?? ''));
   assert.equal(firstTube(lines), names[6]);
 
-  tmux('send-keys', '-t', 'top', 'q');
-  assert.equal(await exitCode(tmux, status), '0');
+  tmux('send-keys', '-t', 'beanline', 'q');
+  assert.equal(await exitCode(terminal), '0');
 });
