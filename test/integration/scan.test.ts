@@ -62,7 +62,7 @@ test('the states the scan reports, reserved included; type and text look into bo
   assert.deepEqual((await all(scanJobs(client, { filter: { tube }, limit: 1 }))).map((job) => job.id), [ready]);
 });
 
-test('a move meets a job a worker reserved after the count: that job stays where it is, its copy is taken back', async (t) => {
+test('a move meets a job a worker reserved after the count: that job stays where it is and is not copied', async (t) => {
   const { url } = await ownServer(t);
   const [client, worker] = await Promise.all([connectFor(t, url), connectFor(t, url)]);
   const [from, to] = [uniqueTube('from'), uniqueTube('to')];
