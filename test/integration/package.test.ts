@@ -278,6 +278,23 @@ console.log(JSON.stringify({
 }));
 `;
 
+/** The dashboard from the installed package: its page, its own script and uPlot, all from the tarball. */
+const CHECK_DASHBOARD_MJS = `import http from 'node:http';
+const { createDashboard } = await import('beanline/dashboard');
+const dashboard = createDashboard({ servers: ['beanstalk://127.0.0.1:11300'] });
+const server = http.createServer(dashboard);
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const { port } = server.address();
+const statuses = {};
+for (const path of ['/', '/assets/app.js', '/assets/vendor/uplot.js', '/assets/vendor/uplot.css']) {
+  const reply = await fetch('http://127.0.0.1:' + port + path, { signal: AbortSignal.timeout(5000) });
+  statuses[path] = [reply.status, (await reply.text()).length > 0];
+}
+dashboard.close();
+server.close();
+console.log(JSON.stringify(statuses));
+`;
+
 test('a clean checkout packs into a package an app can install, import and type-check', { timeout: 300_000 }, async (t) => {
   const git = await run('git', ['rev-parse', '--is-inside-work-tree'], ROOT).catch(() => undefined);
   if (git?.code !== 0) {
@@ -336,6 +353,21 @@ test('a clean checkout packs into a package an app can install, import and type-
       { Client: found.Client, Worker: found.Worker, defineJob: found.defineJob },
       { Client: 'function', Worker: 'function', defineJob: 'function' },
     );
+  });
+
+  await t.test('the dashboard serves its page, its scripts and uPlot from the installed package; the bin runs', async () => {
+    await writeFile(path.join(app, 'dashboard.mjs'), CHECK_DASHBOARD_MJS);
+    const served = await run(process.execPath, ['dashboard.mjs'], app);
+    assertRan('node dashboard.mjs', served);
+    assert.deepEqual(JSON.parse(served.stdout), {
+      '/': [200, true],
+      '/assets/app.js': [200, true],
+      '/assets/vendor/uplot.js': [200, true],
+      '/assets/vendor/uplot.css': [200, true],
+    });
+    const help = await run(process.execPath, [path.join(app, 'node_modules', 'beanline', 'dist', 'src', 'cli', 'main.js'), '--help'], app);
+    assertRan('beanline --help', help);
+    assert.match(help.stdout, /^Usage: beanline /);
   });
 
   await t.test('the types check under --strict, without skipLibCheck and without @types/debug', async () => {
