@@ -87,5 +87,7 @@ test('schedules shows what a running Scheduler recorded: plan, next tick, last t
   const text = ok(await on(url, 'schedules', '--lock-tube', lockTube));
   assert.match(text[0] ?? '', /^schedule +type +cron +next tick +last tick +by$/);
   assert.match(text[1] ?? '', /^every-second +Nightly +\* \* \* \* \* \* \(UTC\) +\S+Z( \(overdue\))? +\S+Z +sched-a$/);
-  failed(await on(url, 'schedules'), 1, /^beanline: no schedules recorded in tube beanline\.schedules\.ticks/);
+  const all = JSON.parse(ok(await on(url, 'schedules', '--json')).join('\n')) as { lockTube: string; id: string }[];
+  assert.deepEqual(all.map((one) => [one.lockTube, one.id]), [[lockTube, 'every-second']], 'without --lock-tube, every recorded lock tube is read');
+  failed(await on(url, 'schedules', '--lock-tube', 'other.schedules'), 1, 'beanline: no schedules recorded for lockTube other.schedules');
 });

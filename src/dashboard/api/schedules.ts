@@ -1,14 +1,10 @@
-/**
- * The recurring schedules, as the schedulers' record of last ticks tells them (each leader writes
- * its plan there for operators: cron, time zone, job type, next tick). Read from the default lock
- * tube; a Scheduler given another `lockTube` is not seen.
- */
+/** The recurring schedules for the scheduled page: every schedule recorded on each server. */
 import type { Client } from '../../client.js';
-import { decodeLastTicks } from '../../schedule/record.js';
-import { DEFAULT_LOCK_TUBE, RECORD_SUFFIX } from '../../schedule/scheduler.js';
+import { readSchedules as readRecorded } from '../../observe/schedules.js';
 
 export interface ScheduleRow {
   readonly server: string;
+  readonly lockTube: string;
   readonly id: string;
   readonly cron: string | null;
   readonly timezone: string | null;
@@ -19,27 +15,17 @@ export interface ScheduleRow {
   readonly handled: string;
 }
 
-const RECORD_TUBE = `${DEFAULT_LOCK_TUBE}${RECORD_SUFFIX}`;
-
 export async function readSchedules(url: string, client: Client): Promise<ScheduleRow[]> {
-  if (!(await client.listTubes()).includes(RECORD_TUBE)) return [];
-  // Issued together so no other request's `use` comes between them; back to default after, since
-  // a connection using a tube keeps it in existence.
-  const used = client.use(RECORD_TUBE);
-  const peeked = client.peekReady();
-  const back = client.use('default');
-  const [, job] = await Promise.all([used, peeked, back]);
-  const record = job === null ? null : decodeLastTicks(job.body);
-  if (record === null) return [];
-  return [...record.schedules].map(([id, entry]) => ({
+  return (await readRecorded(client)).map((schedule) => ({
     server: url,
-    id,
-    cron: entry.plan?.cron ?? null,
-    timezone: entry.plan?.timezone ?? null,
-    type: entry.plan?.type ?? null,
-    next: entry.plan?.next?.toISOString() ?? null,
-    lastTick: entry.last?.tick.toISOString() ?? null,
-    lastBy: entry.last?.by ?? null,
-    handled: entry.handled.toISOString(),
+    lockTube: schedule.lockTube,
+    id: schedule.id,
+    cron: schedule.cron,
+    timezone: schedule.timezone,
+    type: schedule.type,
+    next: schedule.next,
+    lastTick: schedule.last?.tick ?? null,
+    lastBy: schedule.last?.by ?? null,
+    handled: schedule.handled,
   }));
 }
