@@ -90,11 +90,19 @@ export function parseUrl(url: string): ConnectOptions {
  * Several servers, when `target` names them: an array of URLs, or a comma-separated list (from
  * `target` or, without one, `$BEANSTALKD_URL`). Null when it names one server. Each URL is checked.
  */
+/** The URLs of a comma-separated list (`$BEANSTALKD_URL`, `--url a,b`), spaces and empty entries dropped. */
+export function splitUrlList(text: string): string[] {
+  return text
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+}
+
 export function serverList(target?: string | readonly string[] | ConnectOptions): string[] | null {
   const given = target === undefined ? process.env['BEANSTALKD_URL'] : target;
   let urls: string[];
   if (Array.isArray(given)) urls = [...(given as readonly string[])];
-  else if (typeof given === 'string' && given.includes(',')) urls = given.split(',').map((url) => url.trim()).filter((url) => url !== '');
+  else if (typeof given === 'string' && given.includes(',')) urls = splitUrlList(given);
   else return null;
   if (urls.length === 0) throw new InvalidArgumentError('connection', 'an empty list of servers');
   for (const url of urls) parseUrl(url);

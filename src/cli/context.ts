@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { Client } from '../client.js';
 import { ConnectionError, InvalidArgumentError, NotFoundError, ProtocolError, TimeoutError } from '../errors.js';
-import { DEFAULT_HOST, DEFAULT_PORT, parseUrl, type ConnectOptions } from '../options.js';
+import { DEFAULT_HOST, DEFAULT_PORT, parseUrl, splitUrlList, type ConnectOptions } from '../options.js';
 import type { ServerHandle } from '../observe/snapshot.js';
 import { checkTube } from '../protocol/validate.js';
 
@@ -34,8 +34,8 @@ export class Unreachable extends Error {
  * comma-separated list), else the default host and port. Each is checked; the same URL twice is once.
  */
 export function serverUrls(command: Command): string[] {
-  const given = (command.optsWithGlobals<{ url?: string[] }>().url ?? []).flatMap(splitList);
-  const urls = given.length > 0 ? given : splitList(process.env['BEANSTALKD_URL'] ?? '');
+  const given = (command.optsWithGlobals<{ url?: string[] }>().url ?? []).flatMap(splitUrlList);
+  const urls = given.length > 0 ? given : splitUrlList(process.env['BEANSTALKD_URL'] ?? '');
   if (urls.length === 0) urls.push(`beanstalk://${DEFAULT_HOST}:${DEFAULT_PORT}`);
   for (const url of urls) {
     try {
@@ -45,13 +45,6 @@ export function serverUrls(command: Command): string[] {
     }
   }
   return [...new Set(urls)];
-}
-
-function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
 }
 
 /** A client on `url` with the command line's timeouts; failing to connect is Unreachable. */

@@ -3,7 +3,7 @@
  * see it, and whether it may change anything.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { DEFAULT_HOST, DEFAULT_PORT, parseUrl } from '../options.js';
+import { DEFAULT_HOST, DEFAULT_PORT, parseUrl, splitUrlList } from '../options.js';
 
 /** Who may open the dashboard: a bearer token, or a user name and password (HTTP Basic). */
 export type DashboardAuth = { readonly token: string } | { readonly user: string; readonly password: string };
@@ -88,10 +88,7 @@ function hostName(text: string): string {
 }
 
 function defaultServers(): string[] {
-  const listed = (process.env['BEANSTALKD_URL'] ?? '')
-    .split(',')
-    .map((url) => url.trim())
-    .filter((url) => url !== '');
+  const listed = splitUrlList(process.env['BEANSTALKD_URL'] ?? '');
   return listed.length > 0 ? listed : [`beanstalk://${DEFAULT_HOST}:${DEFAULT_PORT}`];
 }
 
