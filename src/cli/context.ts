@@ -7,7 +7,6 @@ import { Client } from '../client.js';
 import { ConnectionError, InvalidArgumentError, NotFoundError, ProtocolError, TimeoutError } from '../errors.js';
 import { DEFAULT_HOST, DEFAULT_PORT, parseUrl, splitUrlList, type ConnectOptions } from '../options.js';
 import type { ServerHandle } from '../observe/snapshot.js';
-import { checkTube } from '../protocol/validate.js';
 
 /** Bad input from the operator: exit code 2. */
 export class UsageError extends Error {
@@ -118,15 +117,6 @@ export async function orNotFound<T>(message: string, step: Promise<T>): Promise<
     throw error;
   }
 }
-
-/** Fails unless the tube exists (beanstalkd would create it on `use` and answer as for an empty one). */
-export async function existingTube(client: Client, tube: string): Promise<void> {
-  // A name the client would refuse is a usage error (InvalidArgumentError, exit code 2).
-  checkTube(tube);
-  const tubes = await client.listTubes();
-  if (!tubes.includes(tube)) throw new CliFailure(`tube ${tube} not found`);
-}
-
 
 /** `key: value` lines with the values in one column; camelCase keys shown as beanstalkd spells them. */
 export function aligned(record: object): string[] {
