@@ -4,29 +4,25 @@
  * order.
  */
 import type { JobState } from '../../protocol/stats.js';
-import { JOB_STATES, type JobFilter } from '../../observe/filter.js';
+import { checkFilter, type JobFilter } from '../../observe/filter.js';
 import { scanJobs } from '../../observe/scan.js';
 import { abandoned, optionalText, wholeNumber, type Route, type RouteContext } from '../context.js';
-import { HttpError, sendJson } from '../http.js';
+import { sendJson } from '../http.js';
 import { jobRow, type JobRow } from './describe.js';
-import { tubeName } from './job.js';
 import { readSchedules } from './schedules.js';
 
 const PAGE_SIZE = 50;
 const MAX_PAGE = 200;
 const SCHEDULED_LIMIT = 500;
 
-/** The filter a query names; each part is optional. */
+/** The filter a query names; each part is optional. A bad tube or state is a 400 (InvalidArgumentError). */
 export function filterFrom(source: (key: string) => unknown): JobFilter {
-  const tube = source('tube');
-  const state = optionalText('state', source('state'), 20);
-  if (state !== undefined && !JOB_STATES.includes(state as JobState)) throw new HttpError(400, `state must be one of ${JOB_STATES.join(', ')}`);
-  return {
-    tube: tube === undefined || tube === null || tube === '' ? undefined : tubeName(tube),
-    state: state as JobState | undefined,
+  return checkFilter({
+    tube: optionalText('tube', source('tube')),
+    state: optionalText('state', source('state'), 20) as JobState | undefined,
     type: optionalText('type', source('type')),
     grep: optionalText('text', source('grep')),
-  };
+  });
 }
 
 /** Up to `limit` matching jobs, server after server, newest first on each. */
