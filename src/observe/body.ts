@@ -109,8 +109,8 @@ function json(name: string, value: unknown, maxChars: number): string[] {
   return out;
 }
 
-/** Offset, 16 bytes in hex, the same bytes as ASCII (`.` for the rest). */
-function hexDump(bytes: Buffer): string[] {
+/** Offset, 16 bytes in hex, the same bytes as ASCII (`.` for the rest): a row per 16 bytes. */
+export function hexDump(bytes: Buffer): string[] {
   const rows: string[] = [];
   for (let offset = 0; offset < bytes.length; offset += HEX_ROW) {
     const row = bytes.subarray(offset, offset + HEX_ROW);

@@ -4,7 +4,7 @@
  * describeBody the CLI prints from.
  */
 import type { JobStats } from '../../protocol/stats.js';
-import { describeBody } from '../../observe/body.js';
+import { describeBody, hexDump } from '../../observe/body.js';
 import type { JobEnvelope } from '../../jobs/envelope.js';
 
 const SHOWN_TEXT_BYTES = 64 * 1024;
@@ -31,21 +31,9 @@ export function bodyJson(body: Buffer): JobBodyJson {
     kind: view.kind,
     envelope: view.kind === 'envelope' ? view.envelope : null,
     text: shown.toString('utf8'),
-    hex: hexRows(body.subarray(0, SHOWN_HEX_BYTES)),
+    hex: hexDump(body.subarray(0, SHOWN_HEX_BYTES)),
     cutBytes: body.length - shown.length,
   };
-}
-
-/** Offset, 16 bytes in hex, the same bytes as ASCII (`.` for the rest): the page's "as hex" view. */
-function hexRows(bytes: Buffer): string[] {
-  const rows: string[] = [];
-  for (let offset = 0; offset < bytes.length; offset += 16) {
-    const row = bytes.subarray(offset, offset + 16);
-    const hex = [...row].map((byte) => byte.toString(16).padStart(2, '0')).join(' ');
-    const ascii = [...row].map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.')).join('');
-    rows.push(`${offset.toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  |${ascii}|`);
-  }
-  return rows;
 }
 
 /** One line saying what a job is: a beanline job's type and its args as JSON, else the start of its text. */
