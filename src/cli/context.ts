@@ -18,8 +18,8 @@ export class CliFailure extends Error {
   override name = 'CliFailure';
 }
 
-const CONNECT_TIMEOUT_MS = 5_000;
-const COMMAND_TIMEOUT_MS = 15_000;
+/** The command line's timeouts, for every client it opens. */
+export const CLI_TIMEOUTS = { connectTimeoutMs: 5_000, commandTimeoutMs: 15_000 } as const;
 
 export type { ServerHandle } from '../observe/snapshot.js';
 
@@ -50,7 +50,7 @@ export function serverUrls(command: Command): string[] {
 export async function connectServer(url: string, options: ConnectOptions = {}): Promise<ServerHandle> {
   try {
     // A ConnectionError's message names the server already.
-    const client = await Client.connect({ ...parseUrl(url), connectTimeoutMs: CONNECT_TIMEOUT_MS, commandTimeoutMs: COMMAND_TIMEOUT_MS, ...options });
+    const client = await Client.connect({ ...parseUrl(url), ...CLI_TIMEOUTS, ...options });
     return { url, client };
   } catch (error) {
     if (error instanceof ConnectionError || error instanceof TimeoutError) throw new Unreachable(error.message, { cause: error });

@@ -5,14 +5,15 @@
 import { maxScroll, renderFrame } from '../observe/frame.js';
 import { Rates } from '../observe/rates.js';
 import { LiveScreen, type Key } from './top-screen.js';
-import { WatchedServers } from './top-servers.js';
+import type { ServerSet } from '../observe/server-set.js';
+import { topServers } from './top-servers.js';
 
 /** A sparkline covers this much time whatever the interval. */
 const HISTORY_SECONDS = 60;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export class LiveTop {
-  private readonly servers: WatchedServers;
+  private readonly servers: ServerSet;
   private readonly rates: Rates;
   private readonly screen = new LiveScreen(process.stdout, process.stdin);
   private readonly intervalMs: number;
@@ -23,7 +24,7 @@ export class LiveTop {
   private finish: (error?: unknown) => void = () => undefined;
 
   constructor(urls: readonly string[], intervalMs: number, color: boolean) {
-    this.servers = new WatchedServers(urls, true);
+    this.servers = topServers(urls, true);
     this.rates = new Rates(Math.max(1, Math.round((HISTORY_SECONDS * 1000) / intervalMs)));
     this.intervalMs = intervalMs;
     this.color = color;
@@ -42,7 +43,7 @@ export class LiveTop {
 
   private async begin(): Promise<void> {
     // The first frame waits for the first connects (a local server answers at once), but not for long.
-    await Promise.race([this.servers.start(), new Promise((resolve) => (this.timer = setTimeout(resolve, this.intervalMs)))]);
+    await Promise.race([this.servers.connectAll(), new Promise((resolve) => (this.timer = setTimeout(resolve, this.intervalMs)))]);
     clearTimeout(this.timer);
     if (!this.stopped) await this.tick();
   }

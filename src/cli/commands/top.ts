@@ -7,7 +7,7 @@ import { renderFrame } from '../../observe/frame.js';
 import { Rates } from '../../observe/rates.js';
 import { printJson, serverUrls, UsageError } from '../context.js';
 import { LiveTop } from '../top-live.js';
-import { WatchedServers } from '../top-servers.js';
+import { topServers } from '../top-servers.js';
 
 interface TopOptions {
   interval: string;
@@ -66,9 +66,9 @@ function colorWanted(): boolean {
 
 /** One frame (or the JSON view) from two looks `intervalMs` apart; exit code 3 if a server was down. */
 async function once(urls: readonly string[], intervalMs: number, json: boolean): Promise<void> {
-  const servers = new WatchedServers(urls, false);
+  const servers = topServers(urls, false);
   try {
-    await servers.start();
+    await servers.connectAll();
     const rates = new Rates();
     rates.add(await servers.snapshot(COMMAND_BOUND_MS));
     if (intervalMs > 0) {
